@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what fargo needs to build and run on a fresh Debian machine:
+# Debian packages that are missing, and the Go modules of go.mod.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_go="$(sed -n 's/^go \([0-9.]*\)$/\1/p' go.mod)"
+if ! command -v go >/dev/null 2>&1; then
+	echo "install-deps: Go $need_go or newer is required (Debian's golang is too old): install it from go.dev/dl into /usr/local/go and put /usr/local/go/bin on PATH" >&2
+	exit 1
+fi
+
+# Packages fargo's runtime and tests use; installed only when missing.
+packages=(ca-certificates git make iproute2 procps)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing Debian packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+go mod download

@@ -1,0 +1,128 @@
+// Package controlplane runs fargo's Kubernetes control plane in one process:
+// an embedded etcd (or an external etcd cluster), the upstream kube-apiserver
+// and kube-controller-manager as libraries, and the PKI and kubeconfigs they
+// need, all kept under one data dir so that a restart finds every object.
+package controlplane
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+)
+
+// Config is what `fargo server` was asked for.
+type Config struct {
+	DataDir string
+	// BindAddress is where the apiserver listens; AdvertiseAddress is the
+	// address other hosts and the kubernetes Service use (found when empty).
+	BindAddress      string
+	AdvertiseAddress string
+	HTTPSPort        int
+	TLSSANs          []string
+
+	EtcdClientPort int
+	EtcdPeerPort   int
+	// DatastoreEndpoints, when set, replace the embedded etcd.
+	DatastoreEndpoints []string
+	DatastoreCAFile    string
+	DatastoreCertFile  string
+	DatastoreKeyFile   string
+
+	ServiceCIDR   string
+	ClusterDNS    string
+	ClusterDomain string
+
+	// WriteKubeconfig, when set, gets a copy of admin.kubeconfig.
+	WriteKubeconfig string
+	// LogFile receives the components' own logs, keeping the terminal for
+	// progress lines.
+	LogFile string
+	// Progress receives one line per start stage.
+	Progress io.Writer
+}
+
+// Default returns the configuration `fargo server` uses without flags.
+func Default() Config {
+	return Config{
+		DataDir:        "/var/lib/fargo",
+		BindAddress:    "0.0.0.0",
+		HTTPSPort:      6443,
+		EtcdClientPort: 2379,
+		EtcdPeerPort:   2380,
+		ServiceCIDR:    "172.20.0.0/16",
+		ClusterDNS:     "172.20.0.10",
+		ClusterDomain:  "cluster.local",
+	}
+}
+
+// Validate reports the first flag that cannot work, naming the fix.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("--data-dir is empty: give a directory for the cluster's state")
+	}
+	prefix, err := netip.ParsePrefix(c.ServiceCIDR)
+	if err != nil {
+		return fmt.Errorf("--service-cidr %q is not a CIDR (example: 172.20.0.0/16)", c.ServiceCIDR)
+	}
+	dns, err := netip.ParseAddr(c.ClusterDNS)
+	if err != nil || !prefix.Contains(dns) {
+		return fmt.Errorf("--cluster-dns %q must be an address inside --service-cidr %s (example: %s)", c.ClusterDNS, c.ServiceCIDR, nthAddr(prefix, 10))
+	}
+	if net.ParseIP(c.BindAddress) == nil {
+		return fmt.Errorf("--bind-address %q is not an IP address", c.BindAddress)
+	}
+	if c.AdvertiseAddress != "" {
+		ip := net.ParseIP(c.AdvertiseAddress)
+		if ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
+			return fmt.Errorf("--advertise-address %q must be a non-loopback IP address of this machine", c.AdvertiseAddress)
+		}
+	}
+	for _, port := range []struct {
+		flag string
+		n    int
+	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}} {
+		if port.n < 1 || port.n > 65535 {
+			return fmt.Errorf("%s %d is not a TCP port (1-65535)", port.flag, port.n)
+		}
+	}
+	for _, ep := range c.DatastoreEndpoints {
+		if !strings.HasPrefix(ep, "https://") && !strings.HasPrefix(ep, "http://") {
+			return fmt.Errorf("--datastore-endpoint %q must be an http:// or https:// URL", ep)
+		}
+	}
+	return nil
+}
+
+// embeddedEtcd tells whether this server runs its own etcd.
+func (c *Config) embeddedEtcd() bool { return len(c.DatastoreEndpoints) == 0 }
+
+// firstServiceIP is the kubernetes Service's ClusterIP, which the apiserver
+// serving certificate must name.
+func (c *Config) firstServiceIP() net.IP {
+	return net.IP(nthAddr(netip.MustParsePrefix(c.ServiceCIDR), 1).AsSlice())
+}
+
+func nthAddr(p netip.Prefix, n int) netip.Addr {
+	a := p.Masked().Addr()
+	for range n {
+		a = a.Next()
+	}
+	return a
+}
+
+// Layout names the files of a data dir.
+type Layout struct{ Dir string }
+
+func (l Layout) PKI() string             { return filepath.Join(l.Dir, "pki") }
+func (l Layout) Etcd() string            { return filepath.Join(l.Dir, "etcd") }
+func (l Layout) Logs() string            { return filepath.Join(l.Dir, "logs") }
+func (l Layout) IdentityFile() string    { return filepath.Join(l.Dir, "fargo.json") }
+func (l Layout) Lock() string            { return filepath.Join(l.Dir, ".lock") }
+func (l Layout) AdminKubeconfig() string { return filepath.Join(l.Dir, "admin.kubeconfig") }
+func (l Layout) ControllerManagerKubeconfig() string {
+	return filepath.Join(l.Dir, "controller-manager.kubeconfig")
+}
+func (l Layout) PKIFile(name string) string { return filepath.Join(l.PKI(), name) }

@@ -1,0 +1,223 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/klog/v2"
+
+	"github.com/fargo-dev/fargo/internal/version"
+)
+
+// shutdownTimeout bounds how long stopping may take before Run gives up on a
+// component; the apiserver drains requests within its own limits first.
+const shutdownTimeout = 60 * time.Second
+
+// Run starts the control plane, reports each stage on c.Progress, and serves
+// until ctx ends; then it stops the controller manager, the apiserver and
+// etcd in that order and returns. An error from any stage stops what was
+// already started and is returned as one line naming the fix.
+func Run(ctx context.Context, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	progress := newProgress(c.Progress)
+	dir, err := OpenDataDir(c.DataDir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	logFile, err := redirectLogs(dir.Layout, c.LogFile)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	progress.linef("fargo %s (Kubernetes %s), data dir %s, logs in %s", version.Fargo, version.Kubernetes(), dir.Dir, logFile.Name())
+
+	advertise, err := advertiseAddress(&c)
+	if err != nil {
+		return err
+	}
+	if err := checkPorts(&c); err != nil {
+		return err
+	}
+	var s *certs
+	if err := progress.stage("certificates", func() (err error) {
+		s, err = writeCredentials(dir.Layout, &c, advertise)
+		return err
+	}); err != nil {
+		return err
+	}
+	var ds *datastore
+	if err := progress.stage(datastoreStage(&c), func() (err error) {
+		if ds, err = startDatastore(ctx, dir.Layout, &c, s, dir.Logs()+"/etcd.log"); err != nil {
+			return err
+		}
+		return ds.claim(ctx, dir.Identity.ClusterID, dir.Dir)
+	}); err != nil {
+		if ds != nil {
+			ds.Close()
+		}
+		return err
+	}
+	defer ds.Close()
+
+	components := newSupervisor(ctx)
+	err = startComponents(ctx, progress, components, dir.Layout, &c, s, ds, advertise)
+	if err == nil {
+		progress.ready(dir.Layout, &c)
+		err = components.wait()
+	}
+	progress.linef("stopping")
+	if stopErr := components.stop(shutdownTimeout); err == nil {
+		err = stopErr
+	}
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func startComponents(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config, s *certs, ds *datastore, advertise net.IP) error {
+	admin, err := newAdminClient(l)
+	if err != nil {
+		return err
+	}
+	apiArgs := apiserverArgs(c, s, ds, advertise)
+	if err := progress.stage("apiserver", func() error {
+		components.start("kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, apiArgs) })
+		return components.until(ctx, 3*time.Minute, admin.readyz)
+	}); err != nil {
+		return err
+	}
+	cmArgs := controllerManagerArgs(c, l, s)
+	return progress.stage("controller-manager", func() error {
+		components.start("kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, cmArgs) })
+		return components.until(ctx, 2*time.Minute, admin.controllersWorking)
+	})
+}
+
+// writeCredentials ensures the PKI and writes the kubeconfigs built on it.
+func writeCredentials(l Layout, c *Config, advertise net.IP) (*certs, error) {
+	s, err := ensureCerts(l, c, advertise)
+	if err != nil {
+		return nil, err
+	}
+	local := "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(c.HTTPSPort))
+	if err := writeKubeconfig(l.AdminKubeconfig(), local, s.ca, s.admin, "fargo-admin"); err != nil {
+		return nil, err
+	}
+	if err := writeKubeconfig(l.ControllerManagerKubeconfig(), local, s.ca, s.controllerManager, "system:kube-controller-manager"); err != nil {
+		return nil, err
+	}
+	if c.WriteKubeconfig != "" {
+		return s, copyKubeconfig(l.AdminKubeconfig(), c.WriteKubeconfig)
+	}
+	return s, nil
+}
+
+func datastoreStage(c *Config) string {
+	if c.embeddedEtcd() {
+		return "etcd"
+	}
+	return "external etcd"
+}
+
+// advertiseAddress is the address the kubernetes Service points at.
+func advertiseAddress(c *Config) (net.IP, error) {
+	if c.AdvertiseAddress != "" {
+		return net.ParseIP(c.AdvertiseAddress), nil
+	}
+	ip, err := utilnet.ResolveBindAddress(net.ParseIP(c.BindAddress))
+	if err != nil || ip.IsLoopback() {
+		return nil, fmt.Errorf("cannot find this machine's address for the kubernetes Service (%v): pass --advertise-address with a non-loopback IP of this machine", err)
+	}
+	return ip, nil
+}
+
+// checkPorts fails early, and by name, when a port the control plane needs is
+// taken, instead of after etcd has started.
+func checkPorts(c *Config) error {
+	type port struct {
+		flag, host string
+		n          int
+	}
+	ports := []port{{"--https-listen-port", c.BindAddress, c.HTTPSPort}}
+	if c.embeddedEtcd() {
+		ports = append(ports, port{"--etcd-client-port", "127.0.0.1", c.EtcdClientPort},
+			port{"--etcd-peer-port", "127.0.0.1", c.EtcdPeerPort})
+	}
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", net.JoinHostPort(p.host, strconv.Itoa(p.n)))
+		if err != nil {
+			return fmt.Errorf("port %d is not free (%v): stop what listens there (another fargo server?) or pass %s with a free port", p.n, err, p.flag)
+		}
+		ln.Close()
+	}
+	return nil
+}
+
+// redirectLogs sends the components' klog output to a file, keeping the
+// terminal for progress lines.
+func redirectLogs(l Layout, path string) (*os.File, error) {
+	if path == "" {
+		path = l.Logs() + "/server.log"
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open log file %s (%v): pass --log-file with a writable path", path, err)
+	}
+	flags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(flags)
+	// Errors too go to the file: a component's error that fargo must act
+	// on reaches the terminal as fargo's own one-line error.
+	for name, value := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		if err := flags.Set(name, value); err != nil {
+			return nil, err
+		}
+	}
+	klog.SetOutput(f)
+	return f, nil
+}
+
+// progress prints one line per start stage with the time it took.
+type progress struct {
+	out   io.Writer
+	start time.Time
+}
+
+func newProgress(out io.Writer) *progress {
+	if out == nil {
+		out = io.Discard
+	}
+	return &progress{out: out, start: time.Now()}
+}
+
+func (p *progress) linef(format string, args ...any) { fmt.Fprintf(p.out, format+"\n", args...) }
+
+func (p *progress) stage(name string, fn func() error) error {
+	began := time.Now()
+	if err := fn(); err != nil {
+		return err
+	}
+	p.linef("%s ready (%.1f s)", name, time.Since(began).Seconds())
+	return nil
+}
+
+func (p *progress) ready(l Layout, c *Config) {
+	p.linef("fargo is ready (%.1f s). Use it with:", time.Since(p.start).Seconds())
+	if l.Dir == Default().DataDir {
+		p.linef("  fargo kubectl get namespaces")
+	} else {
+		p.linef("  FARGO_DATA_DIR=%s fargo kubectl get namespaces", l.Dir)
+	}
+	p.linef("  kubectl --kubeconfig %s get namespaces", l.AdminKubeconfig())
+}

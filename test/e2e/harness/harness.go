@@ -1,0 +1,312 @@
+// Package harness starts real `fargo` processes for end-to-end tests and
+// gives tests clients for them. It runs the binary a user runs: $FARGO_BIN
+// (set by `make test`), or one it builds from this module once per test
+// binary when that is unset.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// Binary returns the path of the fargo binary under test.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if bin := os.Getenv("FARGO_BIN"); bin != "" {
+		return bin
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fargo-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		// Readable by all: some tests run it as an unprivileged user.
+		os.Chmod(dir, 0o755)
+		built = filepath.Join(dir, "fargo")
+		out, err := exec.Command("go", "build", "-o", built, "github.com/fargo-dev/fargo/cmd/fargo").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building fargo (set FARGO_BIN to skip this): %v", buildErr)
+	}
+	return built
+}
+
+// RequireRoot skips, saying why, when the test needs root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root (CI runs as root)")
+	}
+}
+
+// FreePort returns a TCP port that was free on loopback a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Server is a `fargo server` (or `fargo up`) process.
+type Server struct {
+	DataDir    string
+	Port       int
+	Kubeconfig string
+	Args       []string
+
+	cmd     *exec.Cmd
+	output  *syncBuffer
+	exited  chan struct{}
+	started time.Time
+}
+
+// NewServer prepares a server on dataDir with free ports; Start runs it.
+func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
+	t.Helper()
+	port := FreePort(t)
+	args := []string{verb, "--data-dir", dataDir,
+		"--bind-address", "127.0.0.1", "--advertise-address", advertiseIP(t),
+		"--https-listen-port", strconv.Itoa(port),
+		"--etcd-client-port", strconv.Itoa(FreePort(t)),
+		"--etcd-peer-port", strconv.Itoa(FreePort(t)),
+	}
+	return &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"),
+		Args: append(args, extra...)}
+}
+
+// Start runs the server and waits until it says it is ready; the test's
+// cleanup kills it if the test did not Stop it.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	s.StartShared(t)
+	t.Cleanup(func() { s.kill() })
+}
+
+// StartShared is Start for a server that outlives the test starting it; its
+// owner ends it with Shutdown.
+func (s *Server) StartShared(t testing.TB) {
+	t.Helper()
+	s.output = &syncBuffer{}
+	s.exited = make(chan struct{})
+	s.cmd = exec.Command(Binary(t), s.Args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	// Its own process group, so Stop can prove nothing of it is left.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s.started = time.Now()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	deadline := time.After(3 * time.Minute)
+	for !strings.Contains(s.output.String(), "fargo is ready") {
+		select {
+		case <-s.exited:
+			t.Fatalf("fargo %s exited before it was ready: %v\n%s", s.Args[0], s.cmd.ProcessState, s.output)
+		case <-deadline:
+			s.kill()
+			t.Fatalf("fargo %s not ready after 3 minutes:\n%s", s.Args[0], s.output)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Since is how long after the process started text appeared in its output,
+// or -1 if it has not.
+func (s *Server) Since(text string) time.Duration {
+	at := s.output.firstSeen(text)
+	if at.IsZero() {
+		return -1
+	}
+	return at.Sub(s.started)
+}
+
+// Output is what the server printed so far.
+func (s *Server) Output() string { return s.output.String() }
+
+// Stop sends SIGTERM and fails the test unless the server exits cleanly
+// within a minute and leaves no process of its group behind.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(time.Minute):
+		t.Fatalf("fargo did not stop within a minute of SIGTERM:\n%s", s.output)
+	}
+	if !s.cmd.ProcessState.Success() {
+		t.Fatalf("fargo exited with %v after SIGTERM:\n%s", s.cmd.ProcessState, s.output)
+	}
+	if err := syscall.Kill(-s.cmd.Process.Pid, 0); err != syscall.ESRCH {
+		t.Fatalf("processes of fargo's group %d are still running after it exited (kill -0: %v)", s.cmd.Process.Pid, err)
+	}
+}
+
+// Running tells whether the process is still there.
+func (s *Server) Running() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return s.cmd != nil
+	}
+}
+
+// Shutdown stops a shared server outside any test: SIGTERM, then SIGKILL
+// to its whole group after a minute.
+func (s *Server) Shutdown() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(time.Minute):
+	}
+	s.kill()
+}
+
+func (s *Server) kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
+}
+
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// RESTConfig is the admin client configuration.
+func (s *Server) RESTConfig(t testing.TB) *rest.Config {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Client is an admin clientset.
+func (s *Server) Client(t testing.TB) kubernetes.Interface {
+	t.Helper()
+	return kubernetes.NewForConfigOrDie(s.RESTConfig(t))
+}
+
+// Kubectl runs `fargo kubectl --kubeconfig <admin> args...`.
+func (s *Server) Kubectl(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(Binary(t), append([]string{"kubectl", "--kubeconfig", s.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Eventually polls fn every 200 ms until it returns nil or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, fn func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	for {
+		if err = fn(ctx); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// ListOptions is an empty list option, for brevity in tests.
+var ListOptions = metav1.ListOptions{}
+
+// advertiseIP is a non-loopback address of this machine for the kubernetes
+// Service; tests never send traffic to it.
+func advertiseIP(t testing.TB) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return ipn.IP.String()
+		}
+	}
+	t.Fatal("no non-loopback IPv4 address on this machine for --advertise-address")
+	return ""
+}
+
+// syncBuffer collects a process's output and when each piece arrived, so
+// benchmarks can time start stages from the lines the server prints.
+type syncBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes []timedWrite
+}
+
+type timedWrite struct {
+	end int // offset just past this write
+	at  time.Time
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	b.writes = append(b.writes, timedWrite{end: b.buf.Len(), at: time.Now()})
+	return n, err
+}
+
+// firstSeen is when text was first complete in the output (zero if never).
+func (b *syncBuffer) firstSeen(text string) time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := strings.Index(b.buf.String(), text)
+	if i < 0 {
+		return time.Time{}
+	}
+	for _, w := range b.writes {
+		if w.end >= i+len(text) {
+			return w.at
+		}
+	}
+	return time.Time{}
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
