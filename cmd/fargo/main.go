@@ -2,6 +2,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,8 +10,11 @@ import (
 )
 
 func main() {
-	if err := cli.Run(cli.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args[1:]); err != nil {
+	err := cli.Run(cli.Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}, os.Args[1:])
+	if err != nil && !errors.Is(err, cli.ErrReported) {
 		fmt.Fprintln(os.Stderr, "fargo:", err)
+	}
+	if err != nil {
 		os.Exit(1)
 	}
 }

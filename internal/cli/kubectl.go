@@ -44,7 +44,11 @@ func runKubectl(streams Streams, args []string) error {
 		IOStreams:     io,
 	})
 	cmd.SetArgs(args)
-	return cmd.Execute()
+	if err := cmd.Execute(); err != nil {
+		// kubectl has printed the error in its own words already.
+		return ErrReported
+	}
+	return nil
 }
 
 func defaultKubeconfig() string {

@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/signal"
@@ -21,6 +22,10 @@ type Streams struct {
 	In          io.Reader
 	Out, ErrOut io.Writer
 }
+
+// ErrReported is returned when the command already told the user what went
+// wrong; the caller only exits non-zero.
+var ErrReported = errors.New("error already reported")
 
 // Run executes the fargo command line given by args (without the program
 // name) and returns its error, for main to print.
@@ -52,6 +57,9 @@ func newRoot(streams Streams) *cobra.Command {
 		newServerCommand(streams),
 		newUpCommand(streams),
 		newKubectlCommand(streams),
+		newCreateCommand(streams),
+		newGetCommand(streams),
+		newDeleteCommand(streams),
 	)
 	return root
 }

@@ -26,6 +26,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.DatastoreCAFile, "datastore-cafile", "", "CA bundle that signed the external etcd's certificates")
 	fs.StringVar(&f.DatastoreCertFile, "datastore-certfile", "", "client certificate for the external etcd")
 	fs.StringVar(&f.DatastoreKeyFile, "datastore-keyfile", "", "client key for the external etcd")
+	fs.IntVar(&f.WebhookPort, "webhook-port", d.WebhookPort, "loopback port of fargo's admission webhook, called by the apiserver")
+	fs.IntVar(&f.MaxFargateProfiles, "max-fargate-profiles", d.MaxFargateProfiles, "most Fargate profiles the cluster may hold")
 	fs.StringVar(&f.ServiceCIDR, "service-cidr", d.ServiceCIDR, "range of Service ClusterIPs")
 	fs.StringVar(&f.ClusterDNS, "cluster-dns", d.ClusterDNS, "ClusterIP of the cluster DNS service, inside --service-cidr")
 	fs.StringVar(&f.ClusterDomain, "cluster-domain", d.ClusterDomain, "cluster DNS domain")

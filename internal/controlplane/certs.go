@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/fargo-dev/fargo/internal/pki"
+	"github.com/fargo-dev/fargo/internal/webhook"
 )
 
 // certs is where every file of the control plane's PKI lives.
@@ -14,6 +15,7 @@ type certs struct {
 	apiserver, kubeletClient, etcdClient, frontProxyClient pki.Pair
 	etcdServer, etcdPeer                                   pki.Pair
 	admin, controllerManager                               pki.Pair
+	webhookServing, webhookClient                          pki.Pair
 
 	serviceAccountKey, serviceAccountPub string
 }
@@ -48,6 +50,8 @@ func ensureCerts(l Layout, c *Config, advertise net.IP) (*certs, error) {
 		{s.ca, &s.kubeletClient, pki.Leaf{Name: "apiserver-kubelet-client", CommonName: "kube-apiserver-kubelet-client", Usage: pki.ClientAuth}},
 		{s.ca, &s.admin, pki.Leaf{Name: "admin", CommonName: "fargo-admin", Organization: []string{"system:masters"}, Usage: pki.ClientAuth}},
 		{s.ca, &s.controllerManager, pki.Leaf{Name: "controller-manager", CommonName: "system:kube-controller-manager", Usage: pki.ClientAuth}},
+		{s.ca, &s.webhookServing, pki.Leaf{Name: "webhook", CommonName: "fargo-webhook", Usage: pki.ServerAuth, IPs: loopback}},
+		{s.ca, &s.webhookClient, pki.Leaf{Name: "apiserver-webhook-client", CommonName: webhook.ClientCommonName, Usage: pki.ClientAuth}},
 		{s.frontProxyCA, &s.frontProxyClient, pki.Leaf{Name: "front-proxy-client", CommonName: "front-proxy-client", Usage: pki.ClientAuth}},
 		{s.etcdCA, &s.etcdClient, pki.Leaf{Name: "apiserver-etcd-client", CommonName: "kube-apiserver-etcd-client", Usage: pki.ClientAuth}},
 		{s.etcdCA, &s.etcdServer, pki.Leaf{Name: "etcd-server", CommonName: "etcd-server", Usage: pki.ServerAuth | pki.ClientAuth,

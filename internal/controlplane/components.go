@@ -21,7 +21,7 @@ import (
 // of their commands' signal handlers, so one Ctrl-C stops them in order.
 
 // apiserverArgs are the kube-apiserver flags for this cluster.
-func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP) []string {
+func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP, admissionConfig string) []string {
 	args := []string{
 		"--bind-address=" + c.BindAddress,
 		"--secure-port=" + strconv.Itoa(c.HTTPSPort),
@@ -39,6 +39,7 @@ func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP) []strin
 		"--service-cluster-ip-range=" + c.ServiceCIDR,
 		"--authorization-mode=Node,RBAC",
 		"--enable-admission-plugins=NodeRestriction",
+		"--admission-control-config-file=" + admissionConfig,
 		"--anonymous-auth=false",
 		"--enable-bootstrap-token-auth=true",
 		// Fargate refuses privileged pods itself, with the exact event users

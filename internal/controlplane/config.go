@@ -31,6 +31,12 @@ type Config struct {
 	DatastoreCertFile  string
 	DatastoreKeyFile   string
 
+	// WebhookPort is where fargo's admission webhook listens, on loopback:
+	// only this machine's apiserver calls it.
+	WebhookPort int
+	// MaxFargateProfiles caps the profiles of the cluster (EKS: 10).
+	MaxFargateProfiles int
+
 	ServiceCIDR   string
 	ClusterDNS    string
 	ClusterDomain string
@@ -47,14 +53,16 @@ type Config struct {
 // Default returns the configuration `fargo server` uses without flags.
 func Default() Config {
 	return Config{
-		DataDir:        "/var/lib/fargo",
-		BindAddress:    "0.0.0.0",
-		HTTPSPort:      6443,
-		EtcdClientPort: 2379,
-		EtcdPeerPort:   2380,
-		ServiceCIDR:    "172.20.0.0/16",
-		ClusterDNS:     "172.20.0.10",
-		ClusterDomain:  "cluster.local",
+		DataDir:            "/var/lib/fargo",
+		BindAddress:        "0.0.0.0",
+		HTTPSPort:          6443,
+		EtcdClientPort:     2379,
+		EtcdPeerPort:       2380,
+		WebhookPort:        10270,
+		MaxFargateProfiles: 10,
+		ServiceCIDR:        "172.20.0.0/16",
+		ClusterDNS:         "172.20.0.10",
+		ClusterDomain:      "cluster.local",
 	}
 }
 
@@ -83,10 +91,13 @@ func (c *Config) Validate() error {
 	for _, port := range []struct {
 		flag string
 		n    int
-	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}} {
+	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}, {"--webhook-port", c.WebhookPort}} {
 		if port.n < 1 || port.n > 65535 {
 			return fmt.Errorf("%s %d is not a TCP port (1-65535)", port.flag, port.n)
 		}
+	}
+	if c.MaxFargateProfiles < 1 {
+		return fmt.Errorf("--max-fargate-profiles %d must be at least 1", c.MaxFargateProfiles)
 	}
 	for _, ep := range c.DatastoreEndpoints {
 		if !strings.HasPrefix(ep, "https://") && !strings.HasPrefix(ep, "http://") {
@@ -124,5 +135,9 @@ func (l Layout) Lock() string            { return filepath.Join(l.Dir, ".lock") 
 func (l Layout) AdminKubeconfig() string { return filepath.Join(l.Dir, "admin.kubeconfig") }
 func (l Layout) ControllerManagerKubeconfig() string {
 	return filepath.Join(l.Dir, "controller-manager.kubeconfig")
+}
+func (l Layout) AdmissionConfig() string { return filepath.Join(l.Dir, "admission.yaml") }
+func (l Layout) WebhookClientKubeconfig() string {
+	return filepath.Join(l.Dir, "webhook-client.kubeconfig")
 }
 func (l Layout) PKIFile(name string) string { return filepath.Join(l.PKI(), name) }

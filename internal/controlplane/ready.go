@@ -6,24 +6,29 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // adminClient asks the apiserver, with the admin credential, whether the
 // control plane is ready.
-type adminClient struct{ clientset kubernetes.Interface }
+type adminClient struct {
+	config    *rest.Config
+	clientset kubernetes.Interface
+}
 
 func newAdminClient(l Layout) (*adminClient, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", l.AdminKubeconfig())
 	if err != nil {
 		return nil, err
 	}
-	cfg.Timeout = 5 * time.Second
-	cs, err := kubernetes.NewForConfig(cfg)
+	quick := rest.CopyConfig(cfg)
+	quick.Timeout = 5 * time.Second
+	cs, err := kubernetes.NewForConfig(quick)
 	if err != nil {
 		return nil, err
 	}
-	return &adminClient{clientset: cs}, nil
+	return &adminClient{config: cfg, clientset: cs}, nil
 }
 
 // readyz is the apiserver's own readiness: storage, RBAC bootstrap and the

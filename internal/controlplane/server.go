@@ -14,7 +14,9 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/klog/v2"
 
+	"github.com/fargo-dev/fargo/internal/fargatecontrollers"
 	"github.com/fargo-dev/fargo/internal/version"
+	"github.com/fargo-dev/fargo/internal/webhook"
 )
 
 // shutdownTimeout bounds how long stopping may take before Run gives up on a
@@ -91,7 +93,7 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 	if err != nil {
 		return err
 	}
-	apiArgs := apiserverArgs(c, s, ds, advertise)
+	apiArgs := apiserverArgs(c, s, ds, advertise, l.AdmissionConfig())
 	if err := progress.stage("apiserver", func() error {
 		components.start("kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, apiArgs) })
 		return components.until(ctx, 3*time.Minute, admin.readyz)
@@ -99,9 +101,30 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 		return err
 	}
 	cmArgs := controllerManagerArgs(c, l, s)
-	return progress.stage("controller-manager", func() error {
+	if err := progress.stage("controller-manager", func() error {
 		components.start("kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, cmArgs) })
 		return components.until(ctx, 2*time.Minute, admin.controllersWorking)
+	}); err != nil {
+		return err
+	}
+	fargate := fargatecontrollers.Config{
+		Admin:           admin.config,
+		WebhookPort:     c.WebhookPort,
+		WebhookListener: webhook.Listener{CertFile: s.webhookServing.CertFile, KeyFile: s.webhookServing.KeyFile, ClientCA: s.ca.CertFile},
+		CABundle:        s.ca.CertPEM(),
+		MaxProfiles:     c.MaxFargateProfiles,
+	}
+	return progress.stage("fargate admission", func() error {
+		ready := make(chan struct{})
+		components.start("fargate-controllers", func(ctx context.Context) error { return fargatecontrollers.Run(ctx, fargate, ready) })
+		return components.until(ctx, time.Minute, func(context.Context) error {
+			select {
+			case <-ready:
+				return nil
+			default:
+				return errors.New("webhook not registered yet")
+			}
+		})
 	})
 }
 
@@ -116,6 +139,10 @@ func writeCredentials(l Layout, c *Config, advertise net.IP) (*certs, error) {
 		return nil, err
 	}
 	if err := writeKubeconfig(l.ControllerManagerKubeconfig(), local, s.ca, s.controllerManager, "system:kube-controller-manager"); err != nil {
+		return nil, err
+	}
+	if err := webhook.WriteAPIServerConfig(l.AdmissionConfig(), l.WebhookClientKubeconfig(),
+		fargatecontrollers.WebhookHost(c.WebhookPort), s.webhookClient); err != nil {
 		return nil, err
 	}
 	if c.WriteKubeconfig != "" {
@@ -150,7 +177,7 @@ func checkPorts(c *Config) error {
 		flag, host string
 		n          int
 	}
-	ports := []port{{"--https-listen-port", c.BindAddress, c.HTTPSPort}}
+	ports := []port{{"--https-listen-port", c.BindAddress, c.HTTPSPort}, {"--webhook-port", "127.0.0.1", c.WebhookPort}}
 	if c.embeddedEtcd() {
 		ports = append(ports, port{"--etcd-client-port", "127.0.0.1", c.EtcdClientPort},
 			port{"--etcd-peer-port", "127.0.0.1", c.EtcdPeerPort})

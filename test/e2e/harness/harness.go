@@ -98,6 +98,7 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		"--https-listen-port", strconv.Itoa(port),
 		"--etcd-client-port", strconv.Itoa(FreePort(t)),
 		"--etcd-peer-port", strconv.Itoa(FreePort(t)),
+		"--webhook-port", strconv.Itoa(FreePort(t)),
 	}
 	return &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"),
 		Args: append(args, extra...)}
@@ -226,6 +227,15 @@ func (s *Server) Client(t testing.TB) kubernetes.Interface {
 func (s *Server) Kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(Binary(t), append([]string{"kubectl", "--kubeconfig", s.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// KubectlStdin is Kubectl with stdin, for `apply -f -`.
+func (s *Server) KubectlStdin(t testing.TB, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(Binary(t), append([]string{"kubectl", "--kubeconfig", s.Kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -1,0 +1,94 @@
+// Package fargatecontrollers runs fargo's own control loops inside `fargo
+// server`, next to the upstream controllers: the FargateProfile CRD, the
+// admission webhook that places matching pods on Fargate, and the profile
+// lifecycle controller.
+package fargatecontrollers
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/admission"
+	"github.com/fargo-dev/fargo/internal/profileclient"
+	"github.com/fargo-dev/fargo/internal/profilecontroller"
+	"github.com/fargo-dev/fargo/internal/webhook"
+)
+
+// Config is what the server hands to its Fargate controllers.
+type Config struct {
+	// Admin is a client configuration with full rights on the cluster.
+	Admin       *rest.Config
+	WebhookPort int
+	// WebhookListener has the webhook's serving certificate and the CA of
+	// the apiserver's client certificate; its Addr is filled in by Run.
+	WebhookListener webhook.Listener
+	// CABundle verifies the webhook's serving certificate.
+	CABundle    []byte
+	MaxProfiles int
+}
+
+// WebhookHost is where the apiserver reaches fargo's webhook.
+func WebhookHost(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// Run installs the CRD, serves and registers admission, and runs the profile
+// controller until ctx ends. ready is closed once pods are admitted.
+func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
+	cs, err := kubernetes.NewForConfig(cfg.Admin)
+	if err != nil {
+		return err
+	}
+	if err := installCRD(ctx, cfg.Admin, v1.CRD()); err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg.Admin)
+	if err != nil {
+		return err
+	}
+	profiles := profileclient.NewInformer(dyn, 10*time.Minute)
+	sources, err := newSources(cs, profiles)
+	if err != nil {
+		return err
+	}
+	controller := profilecontroller.New(profileclient.NewForDynamic(dyn), cs)
+	if err := controller.Register(profiles); err != nil {
+		return err
+	}
+	sources.start(ctx)
+	go profiles.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), append(sources.synced(), profiles.HasSynced)...) {
+		return ctx.Err()
+	}
+
+	host := WebhookHost(cfg.WebhookPort)
+	listener := cfg.WebhookListener
+	listener.Addr = host
+	served, err := webhook.Serve(ctx, listener, admission.NewHandler(sources, admission.Options{MaxProfiles: cfg.MaxProfiles}))
+	if err != nil {
+		return err
+	}
+	if err := webhook.Register(ctx, cs, webhook.Endpoints{
+		MutatePods:       "https://" + host + admission.MutatePodsPath,
+		ValidateProfiles: "https://" + host + admission.ValidateProfilesPath,
+		CABundle:         cfg.CABundle,
+		ProfileGroup:     v1.GroupName,
+	}); err != nil {
+		return err
+	}
+	close(ready)
+	go controller.Run(ctx)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-served:
+		return fmt.Errorf("admission webhook: %w", err)
+	}
+}

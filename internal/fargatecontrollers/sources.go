@@ -1,0 +1,84 @@
+package fargatecontrollers
+
+import (
+	"context"
+	"sync/atomic"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/admission"
+	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/profile"
+	"github.com/fargo-dev/fargo/internal/profileclient"
+)
+
+// sources gives admission what it reads on every pod: the profile index,
+// rebuilt whenever a profile changes so a pod costs one lookup, and the
+// logging decision, from informers that watch only aws-observability.
+type sources struct {
+	profiles  cache.SharedIndexInformer
+	index     atomic.Pointer[profile.Index]
+	factories []informers.SharedInformerFactory
+	namespace cache.SharedIndexInformer
+	configMap cache.SharedIndexInformer
+}
+
+var _ admission.Sources = (*sources)(nil)
+
+func newSources(cs kubernetes.Interface, profiles cache.SharedIndexInformer) (*sources, error) {
+	inLoggingNamespace := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(logging.Namespace))
+	loggingNamespaceOnly := informers.NewSharedInformerFactoryWithOptions(cs, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", logging.Namespace).String()
+		}))
+	s := &sources{
+		profiles:  profiles,
+		factories: []informers.SharedInformerFactory{inLoggingNamespace, loggingNamespaceOnly},
+		namespace: loggingNamespaceOnly.Core().V1().Namespaces().Informer(),
+		configMap: inLoggingNamespace.Core().V1().ConfigMaps().Informer(),
+	}
+	s.index.Store(profile.NewIndex(nil))
+	rebuild := func(any) { s.index.Store(profile.NewIndex(s.ProfileList())) }
+	_, err := profiles.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    rebuild,
+		UpdateFunc: func(_, obj any) { rebuild(obj) },
+		DeleteFunc: rebuild,
+	})
+	return s, err
+}
+
+func (s *sources) start(ctx context.Context) {
+	for _, f := range s.factories {
+		f.Start(ctx.Done())
+	}
+}
+
+func (s *sources) synced() []cache.InformerSynced {
+	return []cache.InformerSynced{s.namespace.HasSynced, s.configMap.HasSynced}
+}
+
+func (s *sources) Profiles() *profile.Index { return s.index.Load() }
+
+func (s *sources) ProfileList() []v1.FargateProfile {
+	return profileclient.ListFromStore(s.profiles.GetStore())
+}
+
+func (s *sources) Logging() logging.Decision {
+	var (
+		ns *corev1.Namespace
+		cm *corev1.ConfigMap
+	)
+	if obj, ok, _ := s.namespace.GetStore().GetByKey(logging.Namespace); ok {
+		ns = obj.(*corev1.Namespace)
+	}
+	if obj, ok, _ := s.configMap.GetStore().GetByKey(logging.Namespace + "/" + logging.ConfigMapName); ok {
+		cm = obj.(*corev1.ConfigMap)
+	}
+	return logging.Decide(ns, cm)
+}
