@@ -383,3 +383,56 @@ func profileCount(t *testing.T, srv *harness.Server) int {
 	}
 	return len(strings.Fields(out))
 }
+
+// TestCreateClusterFromFile reads an eksctl ClusterConfig: its profiles are
+// created and ACTIVE; a file with an unknown field creates nothing.
+func TestCreateClusterFromFile(t *testing.T) {
+	srv := shared(t)
+	dir := t.TempDir()
+	good := dir + "/cluster.yaml"
+	writeFile("cluster.yaml", `apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: study
+  region: ap-northeast-2
+  version: "1.36"
+fargateProfiles:
+- name: fargate-game-2048
+  podExecutionRoleARN: arn:aws:iam::000000000000:role/fargate
+  selectors:
+  - namespace: fargate-game-2048
+  subnets:
+  - 10.10.0.0/20
+`)(t, dir)
+	writeFile("typo.yaml", `apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: study
+fargateProfiles:
+- name: typo
+  selector:
+  - namespace: typo
+`)(t, dir)
+	out, err := fargo(t, srv, "create", "cluster", "-f", dir+"/typo.yaml")
+	if err == nil || !strings.Contains(out, `unknown field "fargateProfiles[0].selector"`) {
+		t.Fatalf("file with an unknown field: %v\n%s", err, out)
+	}
+	if out, err := fargo(t, srv, "get", "fargateprofile", "--name", "typo"); err == nil {
+		t.Fatalf("profile of a refused file exists:\n%s", out)
+	}
+	mustFargo(t, srv, "create", "cluster", "-f", good)
+	t.Cleanup(func() {
+		fargo(t, srv, "delete", "fargateprofile", "--cluster", "study", "--name", "fargate-game-2048", "--wait")
+	})
+	want := `- name: fargate-game-2048
+  podExecutionRoleARN: arn:aws:iam::000000000000:role/fargate
+  selectors:
+  - namespace: fargate-game-2048
+  status: ACTIVE
+  subnets:
+  - 10.10.0.0/20
+`
+	if got := mustFargo(t, srv, "get", "fargateprofile", "--name", "fargate-game-2048", "-o", "yaml"); got != want {
+		t.Errorf("get -o yaml:\n%s\nwant:\n%s", got, want)
+	}
+}
