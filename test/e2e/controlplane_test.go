@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -49,7 +47,7 @@ func TestServerKeepsObjectsAcrossRestart(t *testing.T) {
 		[]byte(`{"spec":{"replicas":3}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitPods(ctx, t, cs, "app=web", 3)
+	podsIn(ctx, t, cs, testNamespace, "app=web", 3)
 	srv.Stop(t)
 }
 
@@ -85,13 +83,13 @@ func createWorkloads(ctx context.Context, t *testing.T, cs kubernetes.Interface)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods := waitPods(ctx, t, cs, "app=web", 2)
+	pods := podsIn(ctx, t, cs, testNamespace, "app=web", 2)
 	for _, p := range pods {
 		if p.Status.Phase != corev1.PodPending || p.Spec.NodeName != "" {
 			t.Errorf("pod %s: phase %q on node %q, want Pending and unscheduled (there is no node)", p.Name, p.Status.Phase, p.Spec.NodeName)
 		}
 	}
-	waitPods(ctx, t, cs, "job-name=once", 1)
+	podsIn(ctx, t, cs, testNamespace, "job-name=once", 1)
 	rs, err := cs.AppsV1().ReplicaSets(testNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 	if err != nil || len(rs.Items) != 1 {
 		t.Fatalf("replicasets of the deployment: %v, %v", rs, err)
@@ -131,23 +129,6 @@ func uidOf(ctx context.Context, t *testing.T, cs kubernetes.Interface, kind stri
 		return ""
 	}
 	return obj.GetUID()
-}
-
-func waitPods(ctx context.Context, t *testing.T, cs kubernetes.Interface, selector string, n int) []corev1.Pod {
-	t.Helper()
-	var pods []corev1.Pod
-	harness.Eventually(t, time.Minute, fmt.Sprintf("%d pods with %s", n, selector), func(ctx context.Context) error {
-		list, err := cs.CoreV1().Pods(testNamespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return err
-		}
-		if len(list.Items) != n {
-			return fmt.Errorf("%d pods", len(list.Items))
-		}
-		pods = list.Items
-		return nil
-	})
-	return pods
 }
 
 // TestKubectl runs the embedded kubectl against the cluster.
