@@ -14,11 +14,7 @@ import (
 // writeKubeconfig writes a self-contained kubeconfig (certificates embedded)
 // for the client pair to path, mode 0600: it is a credential.
 func writeKubeconfig(path, server string, ca *pki.Authority, client pki.Pair, user string) error {
-	cert, err := os.ReadFile(client.CertFile)
-	if err != nil {
-		return err
-	}
-	key, err := os.ReadFile(client.KeyFile)
+	cert, key, err := client.Read()
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,9 @@ package eksctl
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -91,7 +92,7 @@ func walkMapping(v any, s *shape, path string) []string {
 		return []string{fmt.Sprintf("%s: expected a mapping of fields, found %s", path, describe(v))}
 	}
 	var problems []string
-	for _, key := range sortedKeys(m) {
+	for _, key := range slices.Sorted(maps.Keys(m)) {
 		child, known := s.fields[key]
 		if !known {
 			problems = append(problems, unknownField(join(path, key), key, s.fields))
@@ -120,7 +121,7 @@ func walkStringMap(v any, path string) []string {
 		return []string{fmt.Sprintf("%s: expected a mapping of key: value, found %s", path, describe(v))}
 	}
 	var problems []string
-	for _, key := range sortedKeys(m) {
+	for _, key := range slices.Sorted(maps.Keys(m)) {
 		if !isScalar(m[key]) {
 			problems = append(problems, fmt.Sprintf("%s: expected a string, found %s", mapEntry(path, key), describe(m[key])))
 		}
@@ -152,7 +153,7 @@ func unknownField(path, key string, known map[string]*shape) string {
 // be a typo, a case slip or a missing plural "s".
 func suggest(key string, known map[string]*shape) string {
 	best, bestDistance := "", -1
-	for _, name := range sortedKeys(known) {
+	for _, name := range slices.Sorted(maps.Keys(known)) {
 		d := distance(strings.ToLower(key), strings.ToLower(name))
 		if d <= 2 && 3*d <= len(name) && (bestDistance < 0 || d < bestDistance) {
 			best, bestDistance = name, d
@@ -239,13 +240,4 @@ func quoteValue(v any) string {
 		return strconv.Quote(s)
 	}
 	return describe(v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -144,7 +146,7 @@ func printTable(w io.Writer, summaries []ProfileSummary) error {
 // pairs writes a map as k=v,k2=v2 in key order, or <none>.
 func pairs(m map[string]string) string {
 	kv := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kv = append(kv, k+"="+m[k])
 	}
 	return orNone(strings.Join(kv, ","))

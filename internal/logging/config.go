@@ -2,6 +2,8 @@ package logging
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -90,7 +92,7 @@ func Parse(data map[string]string) (*Config, error) {
 	}
 	c := &Config{}
 	var problems []string
-	for _, key := range sortedKeys(data) {
+	for _, key := range slices.Sorted(maps.Keys(data)) {
 		problems = append(problems, c.readKey(key, data[key])...)
 	}
 	if len(c.Outputs) == 0 {
@@ -214,13 +216,4 @@ func set(names ...string) map[string]bool {
 		m[n] = true
 	}
 	return m
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

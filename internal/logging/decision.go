@@ -3,6 +3,8 @@ package logging
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -95,7 +97,7 @@ func validateConfigMap(cm *corev1.ConfigMap) error {
 	case err != nil:
 		return err
 	}
-	for _, key := range sortedKeys(cm.BinaryData) {
+	for _, key := range slices.Sorted(maps.Keys(cm.BinaryData)) {
 		problems = append(problems, fmt.Sprintf("binaryData key %q is not supported: put the configuration under data", key))
 	}
 	if len(problems) == 0 {

@@ -65,6 +65,18 @@ type Pair struct {
 	KeyFile  string
 }
 
+// Read returns the PEM contents of the pair, for kubeconfigs that embed
+// their credentials.
+func (p Pair) Read() (cert, key []byte, err error) {
+	if cert, err = os.ReadFile(p.CertFile); err != nil {
+		return nil, nil, err
+	}
+	if key, err = os.ReadFile(p.KeyFile); err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
 // LoadOrCreateCA returns the CA stored as <dir>/<name>.crt/.key, creating it
 // when neither file exists. A lone certificate or key is an error rather than
 // a reason to start over: replacing a CA would lock out every client.

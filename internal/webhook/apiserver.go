@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"fmt"
-	"os"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -15,11 +14,7 @@ import (
 // only there: other webhooks get no credential): an AdmissionConfiguration
 // at configPath naming a kubeconfig at kubeconfigPath.
 func WriteAPIServerConfig(configPath, kubeconfigPath, host string, client pki.Pair) error {
-	cert, err := os.ReadFile(client.CertFile)
-	if err != nil {
-		return err
-	}
-	key, err := os.ReadFile(client.KeyFile)
+	cert, key, err := client.Read()
 	if err != nil {
 		return err
 	}
