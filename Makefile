@@ -28,8 +28,10 @@ all: build
 deps:
 	./hack/install-deps.sh
 
+# Same compiler flags as `go test` (no -trimpath): the tests then reuse the
+# binary's compiled packages instead of compiling Kubernetes a second time.
 build: deps
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(FARGO) ./cmd/fargo
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(FARGO) ./cmd/fargo
 
 up: build
 	$(FARGO) up --data-dir $(DATA_DIR) $(UP_FLAGS)
