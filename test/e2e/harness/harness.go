@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -260,9 +259,6 @@ func Eventually(t testing.TB, timeout time.Duration, what string, fn func(contex
 		}
 	}
 }
-
-// ListOptions is an empty list option, for brevity in tests.
-var ListOptions = metav1.ListOptions{}
 
 // advertiseIP is a non-loopback address of this machine for the kubernetes
 // Service; tests never send traffic to it.
