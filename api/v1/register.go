@@ -15,6 +15,11 @@ const (
 	Plural    = "fargateprofiles"
 	Singular  = "fargateprofile"
 	ShortName = "fp"
+
+	HostKind     = "Host"
+	HostListKind = "HostList"
+	HostPlural   = "hosts"
+	HostSingular = "host"
 )
 
 // SchemeGroupVersion is the group and version of every type in this package.
@@ -29,7 +34,7 @@ func Resource(resource string) schema.GroupResource {
 var (
 	// SchemeBuilder collects the functions that register this package's types.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
-	// AddToScheme registers FargateProfile and FargateProfileList in a scheme.
+	// AddToScheme registers FargateProfile, Host and their lists in a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
@@ -37,6 +42,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
 		&FargateProfile{},
 		&FargateProfileList{},
+		&Host{},
+		&HostList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
