@@ -40,10 +40,11 @@ up: build
 test: build
 	FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# Medians of 5 starts, then one idle-memory reading.
+# Medians of 5 starts, one idle-memory reading, 3 scheduling bursts.
 bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ServerStart -benchtime 5x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ServerIdleRSS -benchtime 1x -timeout 10m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
 
 clean:
 	rm -rf $(BIN)

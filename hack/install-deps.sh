@@ -10,8 +10,9 @@ if ! command -v go >/dev/null 2>&1; then
 	exit 1
 fi
 
-# Packages fargo's runtime and tests use; installed only when missing.
-packages=(ca-certificates git make iproute2 procps)
+# Packages fargo's runtime and tests use (runc: the default sandbox tier);
+# installed only when missing.
+packages=(ca-certificates git make iproute2 procps runc)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

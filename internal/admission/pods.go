@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsjson "sigs.k8s.io/json"
 
+	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/sizing"
 )
 
@@ -17,7 +18,7 @@ import (
 // admission plugin has already run when the webhook is called, so both
 // must be set here, and set consistently.
 const (
-	SchedulerName           = "fargate-scheduler"
+	SchedulerName           = podnode.SchedulerName
 	PriorityClassName       = "system-node-critical"
 	Priority          int32 = 2000001000
 )

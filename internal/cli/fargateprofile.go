@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
@@ -55,7 +56,7 @@ func createCommand(streams Streams, conn *clientFlags) *cobra.Command {
 }
 
 func getCommand(streams Streams, conn *clientFlags) *cobra.Command {
-	return parentCommand("get", "Show Fargate profiles", getFargateProfileCommand(streams, conn))
+	return parentCommand("get", "Show Fargate profiles and hosts", getFargateProfileCommand(streams, conn), getHostsCommand(streams, conn))
 }
 
 func deleteCommand(streams Streams, conn *clientFlags) *cobra.Command {
@@ -405,6 +406,16 @@ func (f *clientFlags) profiles() (*profileclient.Client, error) {
 	if f.client != nil {
 		return f.client, nil
 	}
+	cfg, err := f.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	return profileclient.New(cfg)
+}
+
+// restConfig reads the kubeconfig named by the flags, $KUBECONFIG or the
+// data dir, in that order.
+func (f *clientFlags) restConfig() (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.kubeconfig
 	source := "--kubeconfig " + f.kubeconfig
@@ -420,7 +431,7 @@ func (f *clientFlags) profiles() (*profileclient.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot use the kubeconfig (%s): %v; start the cluster with fargo up, or pass --kubeconfig", source, err)
 	}
-	return profileclient.New(cfg)
+	return cfg, nil
 }
 
 // apiError turns a client error into one line a user can act on: the

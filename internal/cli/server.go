@@ -31,6 +31,9 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.ServiceCIDR, "service-cidr", d.ServiceCIDR, "range of Service ClusterIPs")
 	fs.StringVar(&f.ClusterDNS, "cluster-dns", d.ClusterDNS, "ClusterIP of the cluster DNS service, inside --service-cidr")
 	fs.StringVar(&f.ClusterDomain, "cluster-domain", d.ClusterDomain, "cluster DNS domain")
+	fs.StringVar(&f.Region, "region", d.Region, "region of the cluster: names pod-nodes (fargate-ip-….REGION.compute.internal) and labels them")
+	fs.Float64Var(&f.LaunchQPS, "launch-qps", d.LaunchQPS, "pods the fargate-scheduler launches per second, sustained")
+	fs.IntVar(&f.LaunchBurst, "launch-burst", d.LaunchBurst, "pods the fargate-scheduler may launch at once above --launch-qps")
 	fs.StringVar(&f.WriteKubeconfig, "write-kubeconfig", "", "also write the admin kubeconfig to this path (mode 0600)")
 	fs.StringVar(&f.LogFile, "log-file", "", "file for the components' logs (default <data-dir>/logs/server.log)")
 }

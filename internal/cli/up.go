@@ -1,13 +1,24 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+
+	"github.com/fargo-dev/fargo/internal/agent"
+	"github.com/fargo-dev/fargo/internal/controlplane"
+	"github.com/fargo-dev/fargo/internal/version"
 )
 
-// upFlags are `fargo up`'s flags: the server's, with defaults for one machine.
+// upFlags are `fargo up`'s flags: the server's, and those of the host
+// agent it runs for this machine.
 type upFlags struct {
 	serverFlags
+	host hostFlags
 }
+
+// upPodCIDR is the block of the machine's own host under `fargo up`.
+const upPodCIDR = "10.42.0.0/16"
 
 func newUpCommand(streams Streams) *cobra.Command {
 	var flags upFlags
@@ -15,14 +26,29 @@ func newUpCommand(streams Streams) *cobra.Command {
 		Use:   "up",
 		Short: "Start a whole fargo cluster on this machine and stay in the foreground",
 		Long: `Start a whole fargo cluster on this machine: the control plane (etcd,
-kube-apiserver, kube-controller-manager) with its state in --data-dir.
-It stays in the foreground; Ctrl-C or SIGTERM stops it cleanly, and the
-next start on the same data dir finds every object again.`,
+kube-apiserver, kube-controller-manager, fargo's admission and
+fargate-scheduler) with its state in --data-dir, and a host agent that
+joins it, so that Fargate pods have a host to run on. It stays in the
+foreground; Ctrl-C or SIGTERM stops it cleanly, and the next start on the
+same data dir finds every object again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			flags.serverFlags.Agent = flags.runAgent
 			return runServer(streams, &flags.serverFlags)
 		},
 	}
-	flags.register(cmd.Flags())
+	flags.serverFlags.register(cmd.Flags())
+	flags.host.register(cmd.Flags(), []string{upPodCIDR})
 	return cmd
+}
+
+// runAgent runs this machine's host agent in-process, joined like any
+// other host, with its credentials under the server's data dir.
+func (f *upFlags) runAgent(ctx context.Context, join controlplane.Join, ready chan<- struct{}) error {
+	cfg := f.host.Config
+	cfg.Server = join.Server
+	cfg.Token = join.Token
+	cfg.DataDir = controlplane.Layout{Dir: f.DataDir}.AgentDir()
+	cfg.KubernetesVersion = version.Kubernetes()
+	return agent.Run(ctx, cfg, ready)
 }

@@ -5,11 +5,13 @@
 package controlplane
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -40,6 +42,18 @@ type Config struct {
 	ServiceCIDR   string
 	ClusterDNS    string
 	ClusterDomain string
+	// Region names pod-nodes (fargate-ip-….<region>.compute.internal) and
+	// is their topology.kubernetes.io/region.
+	Region string
+	// LaunchQPS and LaunchBurst are the fargate-scheduler's token bucket.
+	LaunchQPS   float64
+	LaunchBurst int
+
+	// Agent, when set, is started once the control plane is ready, with
+	// what a host needs to join it; it closes ready once its host is
+	// registered and runs until ctx ends. `fargo up` uses it for the
+	// machine's own host agent.
+	Agent func(ctx context.Context, join Join, ready chan<- struct{}) error
 
 	// WriteKubeconfig, when set, gets a copy of admin.kubeconfig.
 	WriteKubeconfig string
@@ -63,6 +77,9 @@ func Default() Config {
 		ServiceCIDR:        "172.20.0.0/16",
 		ClusterDNS:         "172.20.0.10",
 		ClusterDomain:      "cluster.local",
+		Region:             "us-east-1",
+		LaunchQPS:          500,
+		LaunchBurst:        1000,
 	}
 }
 
@@ -96,6 +113,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s %d is not a TCP port (1-65535)", port.flag, port.n)
 		}
 	}
+	if !regionPattern.MatchString(c.Region) {
+		return fmt.Errorf("--region %q is not a region name: lowercase letters, digits and dashes, like us-east-1", c.Region)
+	}
+	if c.LaunchQPS <= 0 || c.LaunchBurst < 1 {
+		return fmt.Errorf("--launch-qps %g and --launch-burst %d must be positive", c.LaunchQPS, c.LaunchBurst)
+	}
 	if c.MaxFargateProfiles < 1 {
 		return fmt.Errorf("--max-fargate-profiles %d must be at least 1", c.MaxFargateProfiles)
 	}
@@ -105,6 +128,18 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// Join is what a host agent needs to join this control plane.
+type Join struct {
+	// Server is the apiserver's URL as this machine reaches it.
+	Server string
+	// Token is the join token (also in Layout.TokenFile).
+	Token string
+	// Region is the cluster's region.
+	Region string
 }
 
 // embeddedEtcd tells whether this server runs its own etcd.
@@ -140,4 +175,11 @@ func (l Layout) AdmissionConfig() string { return filepath.Join(l.Dir, "admissio
 func (l Layout) WebhookClientKubeconfig() string {
 	return filepath.Join(l.Dir, "webhook-client.kubeconfig")
 }
+
+// TokenFile holds the join token hosts use with `fargo agent --token`.
+func (l Layout) TokenFile() string { return filepath.Join(l.Dir, "token") }
+
+// AgentDir is the data dir of the host agent that `fargo up` runs.
+func (l Layout) AgentDir() string { return filepath.Join(l.Dir, "agent") }
+
 func (l Layout) PKIFile(name string) string { return filepath.Join(l.PKI(), name) }

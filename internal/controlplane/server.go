@@ -3,18 +3,18 @@ package controlplane
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/klog/v2"
 
 	"github.com/fargo-dev/fargo/internal/fargatecontrollers"
+	"github.com/fargo-dev/fargo/internal/logfile"
 	"github.com/fargo-dev/fargo/internal/version"
 	"github.com/fargo-dev/fargo/internal/webhook"
 )
@@ -75,7 +75,10 @@ func Run(ctx context.Context, c Config) error {
 	components := newSupervisor(ctx)
 	err = startComponents(ctx, progress, components, dir.Layout, &c, s, ds, advertise)
 	if err == nil {
-		progress.ready(dir.Layout, &c)
+		err = startAgent(ctx, progress, components, dir.Layout, &c)
+	}
+	if err == nil {
+		progress.ready(dir.Layout, &c, advertise)
 		err = components.wait()
 	}
 	progress.linef("stopping")
@@ -113,8 +116,15 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 		WebhookListener: webhook.Listener{CertFile: s.webhookServing.CertFile, KeyFile: s.webhookServing.KeyFile, ClientCA: s.ca.CertFile},
 		CABundle:        s.ca.CertPEM(),
 		MaxProfiles:     c.MaxFargateProfiles,
+		ServerURL:       serverURL(advertise, c.HTTPSPort),
+		TokenFile:       l.TokenFile(),
+		Region:          c.Region,
+		ClusterDNS:      c.ClusterDNS,
+		ClusterDomain:   c.ClusterDomain,
+		LaunchQPS:       c.LaunchQPS,
+		LaunchBurst:     c.LaunchBurst,
 	}
-	return progress.stage("fargate admission", func() error {
+	return progress.stage("fargate controllers", func() error {
 		ready := make(chan struct{})
 		components.start("fargate-controllers", func(ctx context.Context) error { return fargatecontrollers.Run(ctx, fargate, ready) })
 		return components.until(ctx, time.Minute, func(context.Context) error {
@@ -126,6 +136,43 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 			}
 		})
 	})
+}
+
+// startAgent runs c.Agent, if any, as the last component, and waits for its
+// host to be registered.
+func startAgent(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config) error {
+	if c.Agent == nil {
+		return nil
+	}
+	token, err := readToken(l)
+	if err != nil {
+		return err
+	}
+	join := Join{Server: serverURL(net.IPv4(127, 0, 0, 1), c.HTTPSPort), Token: token, Region: c.Region}
+	return progress.stage("host agent", func() error {
+		ready := make(chan struct{})
+		components.start("host agent", func(ctx context.Context) error { return c.Agent(ctx, join, ready) })
+		return components.until(ctx, 2*time.Minute, func(context.Context) error {
+			select {
+			case <-ready:
+				return nil
+			default:
+				return errors.New("host not registered yet")
+			}
+		})
+	})
+}
+
+func readToken(l Layout) (string, error) {
+	b, err := os.ReadFile(l.TokenFile())
+	if err != nil {
+		return "", fmt.Errorf("reading the join token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func serverURL(ip net.IP, port int) string {
+	return "https://" + net.JoinHostPort(ip.String(), strconv.Itoa(port))
 }
 
 // writeCredentials ensures the PKI and writes the kubeconfigs built on it.
@@ -198,21 +245,7 @@ func redirectLogs(l Layout, path string) (*os.File, error) {
 	if path == "" {
 		path = l.Logs() + "/server.log"
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open log file %s (%v): pass --log-file with a writable path", path, err)
-	}
-	flags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(flags)
-	// Errors too go to the file: a component's error that fargo must act
-	// on reaches the terminal as fargo's own one-line error.
-	for name, value := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
-		if err := flags.Set(name, value); err != nil {
-			return nil, err
-		}
-	}
-	klog.SetOutput(f)
-	return f, nil
+	return logfile.Redirect(path, "--log-file")
 }
 
 // progress prints one line per start stage with the time it took.
@@ -239,7 +272,7 @@ func (p *progress) stage(name string, fn func() error) error {
 	return nil
 }
 
-func (p *progress) ready(l Layout, c *Config) {
+func (p *progress) ready(l Layout, c *Config, advertise net.IP) {
 	p.linef("fargo is ready (%.1f s). Use it with:", time.Since(p.start).Seconds())
 	if l.Dir == Default().DataDir {
 		p.linef("  fargo kubectl get namespaces")
@@ -247,4 +280,11 @@ func (p *progress) ready(l Layout, c *Config) {
 		p.linef("  FARGO_DATA_DIR=%s fargo kubectl get namespaces", l.Dir)
 	}
 	p.linef("  kubectl --kubeconfig %s get namespaces", l.AdminKubeconfig())
+	token, err := readToken(l)
+	if err != nil {
+		p.linef("(no join token: %v)", err)
+		return
+	}
+	p.linef("Add a host that runs pods, on that machine (the token is also in %s):", l.TokenFile())
+	p.linef("  fargo agent --server %s --token %s", serverURL(advertise, c.HTTPSPort), token)
 }

@@ -1,7 +1,8 @@
 // Package fargatecontrollers runs fargo's own control loops inside `fargo
-// server`, next to the upstream controllers: the FargateProfile CRD, the
-// admission webhook that places matching pods on Fargate, and the profile
-// lifecycle controller.
+// server`, next to the upstream controllers: the FargateProfile and Host
+// CRDs, the admission webhook that places matching pods on Fargate, the
+// profile lifecycle controller, what lets hosts join (token, RBAC, CSR
+// approval), the host heartbeat monitor and the fargate-scheduler.
 package fargatecontrollers
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -34,20 +36,33 @@ type Config struct {
 	// CABundle verifies the webhook's serving certificate.
 	CABundle    []byte
 	MaxProfiles int
+
+	// ServerURL is where hosts reach the apiserver (the advertise address).
+	ServerURL string
+	// TokenFile receives the join token of hosts.
+	TokenFile     string
+	Region        string
+	ClusterDNS    string
+	ClusterDomain string
+	LaunchQPS     float64
+	LaunchBurst   int
 }
 
 // WebhookHost is where the apiserver reaches fargo's webhook.
 func WebhookHost(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
-// Run installs the CRD, serves and registers admission, and runs the profile
-// controller until ctx ends. ready is closed once pods are admitted.
+// Run installs the CRDs, serves and registers admission, lets hosts join,
+// and runs the profile controller, the host monitor and the
+// fargate-scheduler until ctx ends. ready is closed once pods are admitted.
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	cs, err := kubernetes.NewForConfig(cfg.Admin)
 	if err != nil {
 		return err
 	}
-	if err := installCRD(ctx, cfg.Admin, v1.CRD()); err != nil {
-		return err
+	for _, crd := range []*apiextensionsv1.CustomResourceDefinition{v1.CRD(), v1.HostCRD()} {
+		if err := installCRD(ctx, cfg.Admin, crd); err != nil {
+			return err
+		}
 	}
 	dyn, err := dynamic.NewForConfig(cfg.Admin)
 	if err != nil {
@@ -66,6 +81,14 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	go profiles.Run(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), append(sources.synced(), profiles.HasSynced)...) {
 		return ctx.Err()
+	}
+	hosts, err := newHostSide(ctx, cfg, cs, dyn, sources)
+	if err != nil {
+		return err
+	}
+	loopErrs := make(chan error, 4)
+	if err := hosts.start(ctx, loopErrs); err != nil {
+		return err
 	}
 
 	host := WebhookHost(cfg.WebhookPort)
@@ -90,5 +113,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return nil
 	case err := <-served:
 		return fmt.Errorf("admission webhook: %w", err)
+	case err := <-loopErrs:
+		return err
 	}
 }

@@ -82,3 +82,17 @@ func (s *sources) Logging() logging.Decision {
 	}
 	return logging.Decide(ns, cm)
 }
+
+// profileSubnets returns the subnets of the profile called name, nil when
+// it has none or is gone (then the host's blocks are used).
+func (s *sources) profileSubnets(name string) []string {
+	obj, ok, _ := s.profiles.GetStore().GetByKey(name)
+	if !ok {
+		return nil
+	}
+	p, err := profileclient.FromObject(obj)
+	if err != nil {
+		return nil
+	}
+	return p.Spec.Subnets
+}

@@ -81,8 +81,10 @@ type Spec struct {
 }
 
 // New returns the pod-node for s: name, labels, taint, capacity for one pod
-// of its provisioned size, addresses and the pod it belongs to. Its Ready
-// condition is Unknown until the host agent takes it over.
+// of its provisioned size, addresses and the pod it belongs to. It has no
+// conditions: the host agent posts Ready. (A Ready=Unknown condition here
+// would make the node lifecycle controller add, then remove, an unreachable
+// taint: two writes per pod for nothing.)
 func New(s Spec) *corev1.Node {
 	hostname := Hostname(s.IP, s.Region)
 	capacity := sizing.Resources(s.Size)
@@ -110,14 +112,6 @@ func New(s Spec) *corev1.Node {
 				{Type: corev1.NodeInternalDNS, Address: hostname},
 			},
 			NodeInfo: s.NodeInfo,
-			Conditions: []corev1.NodeCondition{{
-				Type:               corev1.NodeReady,
-				Status:             corev1.ConditionUnknown,
-				Reason:             "NodeStatusNeverUpdated",
-				Message:            "Host agent has not yet taken the node over.",
-				LastHeartbeatTime:  metav1.Now(),
-				LastTransitionTime: metav1.Now(),
-			}},
 		},
 	}
 }

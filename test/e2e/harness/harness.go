@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,10 @@ type Server struct {
 	Port       int
 	Kubeconfig string
 	Args       []string
+	// ReadyLine is the output that says the process is up; Wrapper, when
+	// set, runs the binary (like ip netns exec NAME).
+	ReadyLine string
+	Wrapper   []string
 
 	cmd     *exec.Cmd
 	output  *syncBuffer
@@ -100,7 +105,7 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		"--webhook-port", strconv.Itoa(FreePort(t)),
 	}
 	return &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"),
-		Args: append(args, extra...)}
+		Args: append(args, extra...), ReadyLine: "fargo is ready"}
 }
 
 // Start runs the server and waits until it says it is ready; the test's
@@ -117,7 +122,8 @@ func (s *Server) StartShared(t testing.TB) {
 	t.Helper()
 	s.output = &syncBuffer{}
 	s.exited = make(chan struct{})
-	s.cmd = exec.Command(Binary(t), s.Args...)
+	argv := append(append(slices.Clone(s.Wrapper), Binary(t)), s.Args...)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	// Its own process group, so Stop can prove nothing of it is left.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -127,7 +133,7 @@ func (s *Server) StartShared(t testing.TB) {
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
 	deadline := time.After(3 * time.Minute)
-	for !strings.Contains(s.output.String(), "fargo is ready") {
+	for !strings.Contains(s.output.String(), s.ReadyLine) {
 		select {
 		case <-s.exited:
 			t.Fatalf("fargo %s exited before it was ready: %v\n%s", s.Args[0], s.cmd.ProcessState, s.output)

@@ -1,0 +1,122 @@
+// Package agent runs a host: it joins a control plane with a join token,
+// learns the cluster's region, registers the machine as a Host and serves
+// the pod-nodes the fargate-scheduler gives it (internal/hostagent). It is
+// what `fargo agent` runs, and what `fargo up` runs next to its server.
+package agent
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/fargo-dev/fargo/internal/hostagent"
+)
+
+// Config is what `fargo agent` was asked for.
+type Config struct {
+	// Server is the apiserver URL and Token the join token.
+	Server string
+	Token  string
+	// Name of the Host; default this machine's hostname.
+	Name string
+	// Zone of the host; default <region>a.
+	Zone string
+	// CPU and Memory the host offers pods; zero means the machine's, with
+	// CPU overcommitted CPUOvercommit times, minus the reserves.
+	CPU, Memory               resource.Quantity
+	ReserveCPU, ReserveMemory resource.Quantity
+	PodCIDRs                  []string
+	Tier                      string
+	// Address is where other hosts reach this one (optional).
+	Address string
+	// DataDir keeps the host's credentials across restarts.
+	DataDir string
+	// KubernetesVersion is reported, with a -fargo suffix, as the pod-nodes'
+	// kubelet version.
+	KubernetesVersion string
+}
+
+// CPUOvercommit is how many vCPUs of provisioned Fargate sizes a host offers
+// per CPU when --cpu is not given. A pod's vCPU is a CFS quota, a cap on
+// shared time rather than a reserved core, so a host can carry more of them
+// than it has cores; memory is not compressible and is never overcommitted.
+const CPUOvercommit = 4
+
+// Tiers a host can run, preferred first when several are given.
+var Tiers = []string{hostagent.TierRunc, hostagent.TierCrun, hostagent.TierRunsc, hostagent.TierQEMU}
+
+// Default returns the configuration `fargo agent` uses without flags.
+func Default() Config {
+	return Config{
+		ReserveCPU:    resource.MustParse("0"),
+		ReserveMemory: resource.MustParse("1Gi"),
+		Tier:          hostagent.TierRunc,
+		DataDir:       "/var/lib/fargo-agent",
+	}
+}
+
+// Validate reports the first setting that cannot work, naming the fix.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.Server)
+	if c.Server == "" || err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("--server %q must be the apiserver's https:// URL, as printed by fargo server", c.Server)
+	}
+	if c.Token == "" {
+		return fmt.Errorf("no join token: pass --token, or --token-file with a copy of the server's <data-dir>/token")
+	}
+	if c.Name == "" {
+		name, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("cannot read this machine's hostname (%v): pass --name", err)
+		}
+		c.Name = strings.ToLower(name)
+	}
+	if errs := validation.IsDNS1123Subdomain(c.Name); len(errs) > 0 {
+		return fmt.Errorf("host name %q is not a valid name (%s): pass --name with lowercase letters, digits, '-' and '.'", c.Name, strings.Join(errs, "; "))
+	}
+	if err := validatePodCIDRs(c.PodCIDRs); err != nil {
+		return err
+	}
+	if !slices.Contains(Tiers, c.Tier) {
+		return fmt.Errorf("--tier %q is not a sandbox tier; use one of %s", c.Tier, strings.Join(Tiers, ", "))
+	}
+	if c.Address != "" {
+		if _, err := netip.ParseAddr(c.Address); err != nil {
+			return fmt.Errorf("--address %q is not an IP address", c.Address)
+		}
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("--data-dir is empty: give a directory for the host's credentials")
+	}
+	return nil
+}
+
+// validatePodCIDRs wants private IPv4 blocks with room for pods: the first
+// usable address of each is the host's own gateway address.
+func validatePodCIDRs(cidrs []string) error {
+	if len(cidrs) == 0 {
+		return fmt.Errorf("no --pod-cidr: give this host a private block no other host uses, like 10.42.1.0/24")
+	}
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		switch {
+		case err != nil:
+			return fmt.Errorf("--pod-cidr %q is not a CIDR (example: 10.42.1.0/24)", c)
+		case !p.Addr().Is4() || !p.Addr().IsPrivate():
+			return fmt.Errorf("--pod-cidr %s must be a private IPv4 range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)", c)
+		case p.Bits() > 29:
+			return fmt.Errorf("--pod-cidr %s is too small for pods: use /29 or larger", c)
+		}
+	}
+	return nil
+}
+
+// credentialsDir is where the host's key, certificate and kubeconfig live.
+func (c *Config) credentialsDir() string { return filepath.Join(c.DataDir, "credentials") }

@@ -1,0 +1,43 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	valid := func() Config {
+		c := Default()
+		c.Server, c.Token, c.Name, c.PodCIDRs = "https://10.0.0.5:6443", "t", "host-a", []string{"10.42.1.0/24"}
+		return c
+	}
+	cases := []struct {
+		name    string
+		change  func(*Config)
+		wantErr string // empty: valid
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"http server", func(c *Config) { c.Server = "http://10.0.0.5:6443" }, "--server"},
+		{"no token", func(c *Config) { c.Token = "" }, "--token"},
+		{"bad name", func(c *Config) { c.Name = "Host_A" }, "--name"},
+		{"no pod cidr", func(c *Config) { c.PodCIDRs = nil }, "--pod-cidr"},
+		{"public pod cidr", func(c *Config) { c.PodCIDRs = []string{"8.8.8.0/24"} }, "private"},
+		{"tiny pod cidr", func(c *Config) { c.PodCIDRs = []string{"10.42.1.0/30"} }, "too small"},
+		{"not a cidr", func(c *Config) { c.PodCIDRs = []string{"10.42.1.0"} }, "not a CIDR"},
+		{"unknown tier", func(c *Config) { c.Tier = "docker" }, "--tier"},
+		{"bad address", func(c *Config) { c.Address = "host-a" }, "--address"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := valid()
+			c.change(&cfg)
+			err := cfg.Validate()
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("error %v, want one naming %q", err, c.wantErr)
+			}
+		})
+	}
+}

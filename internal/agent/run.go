@@ -1,0 +1,131 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/hostagent"
+	"github.com/fargo-dev/fargo/internal/hostclient"
+	"github.com/fargo-dev/fargo/internal/join"
+)
+
+// Run joins the control plane, registers the host and serves it until ctx
+// ends. ready, when not nil, is closed once the Host is registered.
+func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	token, err := join.ParseToken(c.Token)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.credentialsDir(), 0o700); err != nil {
+		return fmt.Errorf("cannot create %s (%v): pass --data-dir with a writable directory", c.credentialsDir(), err)
+	}
+	kubeconfig, err := join.Bootstrap(ctx, c.Server, token, c.Name, c.credentialsDir())
+	if err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", kubeconfig, err)
+	}
+	// One host serves hundreds of pod-nodes; client-go's default 5 QPS
+	// would make their heartbeats queue behind each other.
+	cfg.QPS, cfg.Burst = 200, 400
+	hc, err := newHostConfig(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 1)
+	go func() { errs <- hostagent.Run(ctx, hc) }()
+	if ready != nil {
+		if err := waitRegistered(ctx, hc, errs); err != nil {
+			return err
+		}
+		close(ready)
+	}
+	return <-errs
+}
+
+func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.Config, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return hostagent.Config{}, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return hostagent.Config{}, err
+	}
+	info, err := cs.CoreV1().ConfigMaps(v1.SystemNamespace).Get(ctx, v1.ClusterInfoName, metav1.GetOptions{})
+	if err != nil {
+		return hostagent.Config{}, fmt.Errorf("reading the cluster's region from %s/%s: %w", v1.SystemNamespace, v1.ClusterInfoName, err)
+	}
+	zone := c.Zone
+	if zone == "" {
+		zone = info.Data[v1.ClusterInfoRegionKey] + "a"
+	}
+	nodeInfo, err := hostagent.DetectNodeInfo(c.Tier, c.KubernetesVersion)
+	if err != nil {
+		return hostagent.Config{}, err
+	}
+	allocatable, err := c.allocatable()
+	if err != nil {
+		return hostagent.Config{}, err
+	}
+	return hostagent.Config{
+		Client:   cs,
+		Hosts:    hostclient.New(dyn),
+		Name:     c.Name,
+		NodeInfo: nodeInfo,
+		Spec: v1.HostSpec{
+			Zone:        zone,
+			Allocatable: allocatable,
+			PodCIDRs:    c.PodCIDRs,
+			Tiers:       []string{c.Tier},
+			Address:     c.Address,
+		},
+	}, nil
+}
+
+// allocatable is --cpu and --memory, or what the machine has: its CPUs
+// times CPUOvercommit and its memory, less the reserves.
+func (c Config) allocatable() (corev1.ResourceList, error) {
+	machine, err := hostagent.DetectAllocatable(c.ReserveCPU, c.ReserveMemory)
+	if err != nil {
+		return nil, fmt.Errorf("%v: pass --cpu and --memory", err)
+	}
+	cpu, memory := c.CPU, c.Memory
+	if cpu.IsZero() {
+		cpu = *resource.NewMilliQuantity(machine.Cpu().MilliValue()*CPUOvercommit, resource.DecimalSI)
+	}
+	if memory.IsZero() {
+		memory = machine.Memory().DeepCopy()
+	}
+	return corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: memory}, nil
+}
+
+// waitRegistered waits until the Host exists, or the agent fails.
+func waitRegistered(ctx context.Context, hc hostagent.Config, errs <-chan error) error {
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		select {
+		case err := <-errs:
+			return false, fmt.Errorf("host agent stopped: %w", err)
+		default:
+		}
+		_, err := hc.Hosts.Get(ctx, hc.Name)
+		return err == nil, nil
+	})
+}

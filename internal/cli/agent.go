@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/fargo-dev/fargo/internal/agent"
+	"github.com/fargo-dev/fargo/internal/logfile"
+	"github.com/fargo-dev/fargo/internal/version"
+)
+
+// hostFlags describe the host an agent registers; `fargo agent` and
+// `fargo up` share them.
+type hostFlags struct {
+	agent.Config
+	cpu, memory, reserveCPU, reserveMemory quantityFlag
+}
+
+func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
+	d := agent.Default()
+	f.Config = d
+	f.reserveCPU = quantityFlag{q: &f.ReserveCPU}
+	f.reserveMemory = quantityFlag{q: &f.ReserveMemory}
+	f.cpu = quantityFlag{q: &f.CPU}
+	f.memory = quantityFlag{q: &f.Memory}
+	fs.StringVar(&f.Name, "name", "", "name of this host (default: the machine's hostname)")
+	fs.StringVar(&f.Zone, "zone", "", "zone of this host, the topology.kubernetes.io/zone of its pods (default: <region>a)")
+	fs.Var(&f.cpu, "cpu", fmt.Sprintf("vCPUs this host offers pods (default: its CPUs × %d, less --reserve-cpu)", agent.CPUOvercommit))
+	fs.Var(&f.memory, "memory", "memory this host offers pods, like 16Gi (default: the machine's, less --reserve-memory)")
+	fs.Var(&f.reserveCPU, "reserve-cpu", "CPU kept for the machine itself")
+	fs.Var(&f.reserveMemory, "reserve-memory", "memory kept for the machine itself")
+	fs.StringSliceVar(&f.PodCIDRs, "pod-cidr", defaultPodCIDRs, "private address blocks this host gives pods, no other host's")
+	fs.StringVar(&f.Tier, "tier", d.Tier, "sandbox tier: "+strings.Join(agent.Tiers, ", "))
+	fs.StringVar(&f.Address, "address", "", "IP address other hosts reach this one at")
+}
+
+// agentFlags are `fargo agent`'s flags.
+type agentFlags struct {
+	hostFlags
+	tokenFile string
+	logFile   string
+}
+
+func newAgentCommand(streams Streams) *cobra.Command {
+	var flags agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Join a fargo control plane as a host that runs Fargate pods",
+		Long: `Join the control plane at --server with the join token that fargo server
+printed (also in its <data-dir>/token), register this machine as a Host,
+and serve the pod-nodes the fargate-scheduler places on it. The host's
+credentials are kept in --data-dir, so a restart needs no token.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(signalContext(), streams, &flags) },
+	}
+	fs := cmd.Flags()
+	flags.register(fs, nil)
+	fs.StringVar(&flags.Server, "server", "", "URL of the apiserver, like https://10.0.0.5:6443")
+	fs.StringVar(&flags.Token, "token", "", "join token printed by fargo server")
+	fs.StringVar(&flags.tokenFile, "token-file", "", "file holding the join token")
+	fs.StringVar(&flags.DataDir, "data-dir", flags.DataDir, "directory for the host's credentials and logs")
+	fs.StringVar(&flags.logFile, "log-file", "", "file for the agent's logs (default <data-dir>/agent.log)")
+	return cmd
+}
+
+func runAgent(ctx context.Context, streams Streams, f *agentFlags) error {
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return fmt.Errorf("cannot read --token-file: %v", err)
+		}
+		f.Token = strings.TrimSpace(string(b))
+	}
+	if err := os.MkdirAll(f.DataDir, 0o700); err != nil {
+		return fmt.Errorf("cannot create --data-dir %s: %v", f.DataDir, err)
+	}
+	logPath := f.logFile
+	if logPath == "" {
+		logPath = filepath.Join(f.DataDir, "agent.log")
+	}
+	log, err := logfile.Redirect(logPath, "--log-file")
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cfg := f.Config
+	cfg.KubernetesVersion = version.Kubernetes()
+	ready := make(chan struct{})
+	go func() {
+		select {
+		case <-ready:
+			fmt.Fprintf(streams.Out, "host %s joined %s; logs in %s\n", cfg.Name, cfg.Server, logPath)
+		case <-ctx.Done():
+		}
+	}()
+	return agent.Run(ctx, cfg, ready)
+}

@@ -1,0 +1,246 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/hostclient"
+	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/podnode"
+	"github.com/fargo-dev/fargo/internal/profile"
+)
+
+const (
+	testRegion = "us-east-1"
+	testNS     = "default"
+)
+
+var podsGVR = corev1.SchemeGroupVersion.WithResource("pods")
+
+// env is a scheduler running against fake clients and real informers.
+type env struct {
+	t      *testing.T
+	cs     *fake.Clientset
+	hosts  *hostclient.Client
+	s      *Scheduler
+	events *eventLog
+	now    time.Time
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// newEnv starts a scheduler over objs (pods, nodes, leases) and hosts; the
+// fake apiserver binds like the real one (Conflict when already bound).
+func newEnv(t *testing.T, hosts []*v1.Host, objs ...runtime.Object) *env {
+	t.Helper()
+	e := &env{t: t, cs: fake.NewClientset(objs...), now: time.Now(), events: &eventLog{}}
+	e.cs.PrependReactor("create", "pods", e.bindReactor)
+	var hostObjs []runtime.Object
+	for _, h := range hosts {
+		u, err := hostclient.ToUnstructured(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostObjs = append(hostObjs, u)
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{hostclient.GVR: "HostList"}, hostObjs...)
+	e.hosts = hostclient.New(dyn)
+
+	factory := informers.NewSharedInformerFactory(e.cs, 0)
+	leases := informers.NewSharedInformerFactoryWithOptions(e.cs, 0, informers.WithNamespace(v1.SystemNamespace))
+	hostInf := hostclient.NewInformer(dyn, 0)
+	e.s = New(Config{Client: e.cs, Region: testRegion, Now: func() time.Time { return e.now },
+		Logging: func() logging.Decision { return logging.Decision{} }})
+	e.s.queue.base, e.s.queue.max = 20*time.Millisecond, 200*time.Millisecond
+	rec := record.NewFakeRecorder(10000)
+	e.s.recorder = rec
+	if err := e.s.Register(factory.Core().V1().Pods().Informer(), factory.Core().V1().Nodes().Informer(),
+		hostInf, leases.Coordination().V1().Leases().Informer()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	factory.Start(ctx.Done())
+	leases.Start(ctx.Done())
+	go hostInf.Run(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	leases.WaitForCacheSync(ctx.Done())
+	cache.WaitForCacheSync(ctx.Done(), hostInf.HasSynced)
+	go e.events.drain(rec.Events)
+	go func() {
+		defer close(e.done)
+		if err := e.s.Run(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-e.done })
+	return e
+}
+
+// bindReactor serves pods/binding as the apiserver does.
+func (e *env) bindReactor(a k8stesting.Action) (bool, runtime.Object, error) {
+	if a.GetSubresource() != "binding" {
+		return false, nil, nil
+	}
+	b := a.(k8stesting.CreateAction).GetObject().(*corev1.Binding)
+	obj, err := e.cs.Tracker().Get(podsGVR, b.Namespace, b.Name)
+	if err != nil {
+		return true, nil, err
+	}
+	pod := obj.(*corev1.Pod).DeepCopy()
+	if pod.Spec.NodeName != "" {
+		return true, nil, apierrors.NewConflict(corev1.Resource("pods/binding"), b.Name, fmt.Errorf("pod %s is already assigned to node %q", b.Name, pod.Spec.NodeName))
+	}
+	pod.Spec.NodeName = b.Target.Name
+	return true, nil, e.cs.Tracker().Update(podsGVR, pod, pod.Namespace)
+}
+
+// eventLog collects what the fake recorder saw.
+type eventLog struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *eventLog) drain(ch <-chan string) {
+	for ev := range ch {
+		l.mu.Lock()
+		l.all = append(l.all, ev)
+		l.mu.Unlock()
+	}
+}
+
+// count returns how many events equal want ("Type Reason Message").
+func (l *eventLog) count(want string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ev := range l.all {
+		if ev == want {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *eventLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.all, "\n")
+}
+
+// eventually polls cond until it returns nil or 10 s pass.
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// boundNode waits for pod name to be bound and returns its node.
+func (e *env) boundNode(name string) *corev1.Node {
+	e.t.Helper()
+	var node string
+	eventually(e.t, "pod "+name+" bound", func() error {
+		pod, err := e.cs.CoreV1().Pods(testNS).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if node = pod.Spec.NodeName; node == "" {
+			return fmt.Errorf("not bound")
+		}
+		return nil
+	})
+	n, err := e.cs.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatalf("node of %s: %v", name, err)
+	}
+	return n
+}
+
+func (e *env) createPod(p *corev1.Pod) {
+	e.t.Helper()
+	if _, err := e.cs.CoreV1().Pods(p.Namespace).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) nodeCount() int {
+	e.t.Helper()
+	nodes, err := e.cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(nodes.Items)
+}
+
+func testHost(name, zone, cpu, mem string, cidrs ...string) *v1.Host {
+	return &v1.Host{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1.HostSpec{Zone: zone, PodCIDRs: cidrs, Tiers: []string{"oci/runc"},
+			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}},
+		Status: v1.HostStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.36.3-fargo"}},
+	}
+}
+
+func hostLease(host string, renew time.Time) *coordinationv1.Lease {
+	t := metav1.NewMicroTime(renew)
+	return &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: v1.HostLeaseName(host), Namespace: v1.SystemNamespace},
+		Spec:       coordinationv1.LeaseSpec{RenewTime: &t},
+	}
+}
+
+// testPod is a Fargate pod of size 0.25vCPU 0.5GB unless changed by opts.
+func testPod(name string, opts ...func(*corev1.Pod)) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name),
+			CreationTimestamp: metav1.Now(),
+			Annotations:       map[string]string{profile.AnnotationCapacityProvisioned: "0.25vCPU 0.5GB"},
+			Labels:            map[string]string{profile.LabelFargateProfile: "default"}},
+		Spec: corev1.PodSpec{SchedulerName: podnode.SchedulerName, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+func withAnnotation(k, v string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) { p.Annotations[k] = v }
+}
+
+func withOwner(uid string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		yes := true
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: types.UID(uid), Controller: &yes}}
+	}
+}
