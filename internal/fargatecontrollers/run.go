@@ -55,6 +55,12 @@ func WebhookHost(port int) string { return net.JoinHostPort("127.0.0.1", strconv
 // and runs the profile controller, the host monitor and the
 // fargate-scheduler until ctx ends. ready is closed once pods are admitted.
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
+	// fargo's loops talk to their own apiserver; client-go's default of 5
+	// requests a second would make a burst of pods wait on the client, not
+	// on the server. The scheduler's launch rate has its own token bucket.
+	admin := rest.CopyConfig(cfg.Admin)
+	admin.QPS, admin.Burst = 2000, 4000
+	cfg.Admin = admin
 	cs, err := kubernetes.NewForConfig(cfg.Admin)
 	if err != nil {
 		return err
