@@ -62,26 +62,34 @@ func (d Decision) Enabled() bool { return d.Annotation == AnnotationEnabled }
 // it is not read.
 func Decide(ns *corev1.Namespace, cm *corev1.ConfigMap) Decision {
 	if ns == nil || ns.Labels[NamespaceLabel] != NamespaceLabelValue || cm == nil {
-		return Decision{
-			Annotation: AnnotationConfigMapMissing,
-			EventType:  corev1.EventTypeWarning,
-			Reason:     ReasonDisabled,
-			Message:    messageConfigMapMissing,
-		}
+		return configMapMissing()
 	}
 	if err := validateConfigMap(cm); err != nil {
-		return Decision{
-			Annotation: AnnotationConfigMapInvalid,
-			EventType:  corev1.EventTypeWarning,
-			Reason:     ReasonDisabled,
-			Message:    fmt.Sprintf(messageInvalidFormat, why(err)),
-		}
+		return configMapInvalid(why(err))
 	}
 	return Decision{
 		Annotation: AnnotationEnabled,
 		EventType:  corev1.EventTypeNormal,
 		Reason:     ReasonEnabled,
 		Message:    messageEnabled,
+	}
+}
+
+func configMapMissing() Decision {
+	return Decision{
+		Annotation: AnnotationConfigMapMissing,
+		EventType:  corev1.EventTypeWarning,
+		Reason:     ReasonDisabled,
+		Message:    messageConfigMapMissing,
+	}
+}
+
+func configMapInvalid(why string) Decision {
+	return Decision{
+		Annotation: AnnotationConfigMapInvalid,
+		EventType:  corev1.EventTypeWarning,
+		Reason:     ReasonDisabled,
+		Message:    fmt.Sprintf(messageInvalidFormat, why),
 	}
 }
 
@@ -123,4 +131,28 @@ func why(err error) string {
 	default:
 		return fmt.Sprintf("%s (and %d more problems)", first, more)
 	}
+}
+
+// genericInvalidWhy stands in for the problem of an invalid ConfigMap that
+// has been fixed (or removed) since the pod was admitted.
+const genericInvalidWhy = "The aws-logging configmap was invalid when the pod was created"
+
+// ForAnnotation returns the decision a pod's Logging annotation records,
+// for the event written when the pod is placed, after the fact. current is
+// the decision now: it supplies the reason of an invalid ConfigMap when the
+// ConfigMap is still invalid. ok is false for a pod without a Logging
+// annotation (or an unknown value), which gets no logging event.
+func ForAnnotation(annotation string, current Decision) (d Decision, ok bool) {
+	switch annotation {
+	case AnnotationEnabled:
+		return Decision{Annotation: AnnotationEnabled, EventType: corev1.EventTypeNormal, Reason: ReasonEnabled, Message: messageEnabled}, true
+	case AnnotationConfigMapMissing:
+		return configMapMissing(), true
+	case AnnotationConfigMapInvalid:
+		if current.Annotation == AnnotationConfigMapInvalid {
+			return current, true
+		}
+		return configMapInvalid(genericInvalidWhy), true
+	}
+	return Decision{}, false
 }

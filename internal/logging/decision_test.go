@@ -83,3 +83,31 @@ func BenchmarkDecide(b *testing.B) {
 		Decide(enabledNamespace, cm)
 	}
 }
+
+func TestForAnnotation(t *testing.T) {
+	stillInvalid := configMapInvalid("output.conf: no [OUTPUT] section")
+	cases := []struct {
+		name       string
+		annotation string
+		current    Decision
+		wantOK     bool
+		wantType   string
+		wantMsg    string
+	}{
+		{"none", "", Decision{}, false, "", ""},
+		{"unknown value", "LoggingMaybe", Decision{}, false, "", ""},
+		{"enabled", AnnotationEnabled, Decision{}, true, corev1.EventTypeNormal, "Successfully enabled logging for pod"},
+		{"missing", AnnotationConfigMapMissing, Decision{}, true, corev1.EventTypeWarning, Decide(nil, nil).Message},
+		{"invalid and still invalid", AnnotationConfigMapInvalid, stillInvalid, true, corev1.EventTypeWarning, stillInvalid.Message},
+		{"invalid, fixed since", AnnotationConfigMapInvalid, Decision{Annotation: AnnotationEnabled}, true, corev1.EventTypeWarning,
+			"Disabled logging for pod due to invalid configmap. The aws-logging configmap was invalid when the pod was created. Please fix the logging configmap"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, ok := ForAnnotation(c.annotation, c.current)
+			if ok != c.wantOK || d.EventType != c.wantType || d.Message != c.wantMsg {
+				t.Errorf("ForAnnotation = %+v, %v; want type %q message %q, ok %v", d, ok, c.wantType, c.wantMsg, c.wantOK)
+			}
+		})
+	}
+}

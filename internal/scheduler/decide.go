@@ -110,18 +110,6 @@ const (
 	messageTimedOut        = "Pod provisioning timed out (will retry)"
 )
 
-// The logging event texts are internal/logging's (unexported there); they
-// are repeated here because the scheduler writes the event after the fact,
-// from the pod's annotation, when the decision that made it may be gone.
-const (
-	messageLoggingEnabled  = "Successfully enabled logging for pod"
-	messageLoggingMissing  = `Disabled logging because aws-logging configmap was not found. configmap "aws-logging" not found`
-	messageLoggingInvalidF = "Disabled logging for pod due to invalid configmap. %s. Please fix the logging configmap"
-	// genericInvalidWhy stands in for the problem when the configmap has
-	// been fixed (or removed) since the pod was admitted.
-	genericInvalidWhy = "The aws-logging configmap was invalid when the pod was created"
-)
-
 // event is one event to record on a pod.
 type event struct {
 	eventType, reason, message string
@@ -131,17 +119,8 @@ type event struct {
 // logging event its Logging annotation calls for (none without one).
 func placedEvents(pod *corev1.Pod, node string, current logging.Decision) []event {
 	events := []event{{corev1.EventTypeNormal, reasonScheduled, fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node)}}
-	switch pod.Annotations[profile.AnnotationLogging] {
-	case logging.AnnotationEnabled:
-		events = append(events, event{corev1.EventTypeNormal, logging.ReasonEnabled, messageLoggingEnabled})
-	case logging.AnnotationConfigMapMissing:
-		events = append(events, event{corev1.EventTypeWarning, logging.ReasonDisabled, messageLoggingMissing})
-	case logging.AnnotationConfigMapInvalid:
-		msg := fmt.Sprintf(messageLoggingInvalidF, genericInvalidWhy)
-		if current.Annotation == logging.AnnotationConfigMapInvalid {
-			msg = current.Message
-		}
-		events = append(events, event{corev1.EventTypeWarning, logging.ReasonDisabled, msg})
+	if d, ok := logging.ForAnnotation(pod.Annotations[profile.AnnotationLogging], current); ok {
+		events = append(events, event{d.EventType, d.Reason, d.Message})
 	}
 	return events
 }

@@ -181,7 +181,7 @@ func mustGetHost(e *env, cpu, mem, cidr string) *v1.Host {
 func TestPlacedEvents(t *testing.T) {
 	const node = "fargate-ip-10-0-0-2.us-east-1.compute.internal"
 	scheduled := event{corev1.EventTypeNormal, "Scheduled", "Successfully assigned default/p to " + node}
-	invalidNow := logging.Decision{Annotation: logging.AnnotationConfigMapInvalid, Message: "Disabled logging for pod due to invalid configmap. bad key. Please fix the logging configmap"}
+	invalidNow := logging.Decision{Annotation: logging.AnnotationConfigMapInvalid, EventType: corev1.EventTypeWarning, Reason: "LoggingDisabled", Message: "Disabled logging for pod due to invalid configmap. bad key. Please fix the logging configmap"}
 	tests := []struct {
 		name       string
 		annotation string // "" = none
@@ -208,13 +208,5 @@ func TestPlacedEvents(t *testing.T) {
 				t.Errorf("got %v\nwant %v", got, tt.want)
 			}
 		})
-	}
-}
-
-// TestLoggingMessagesMatchPackageLogging: the texts repeated here must stay
-// those internal/logging decides with.
-func TestLoggingMessagesMatchPackageLogging(t *testing.T) {
-	if got := logging.Decide(nil, nil).Message; got != messageLoggingMissing {
-		t.Errorf("logging says %q, scheduler %q", got, messageLoggingMissing)
 	}
 }
