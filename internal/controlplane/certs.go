@@ -18,6 +18,10 @@ type certs struct {
 	webhookServing, webhookClient                          pki.Pair
 
 	serviceAccountKey, serviceAccountPub string
+	// apiserverChain is the apiserver's certificate followed by the cluster
+	// CA: what it serves, so that a joining host can find the CA its token
+	// pins in the handshake and verify the server before sending the token.
+	apiserverChain string
 }
 
 // ensureCerts loads the data dir's PKI, creating what is missing: three CAs
@@ -64,8 +68,21 @@ func ensureCerts(l Layout, c *Config, advertise net.IP) (*certs, error) {
 			return nil, err
 		}
 	}
+	if s.apiserverChain, err = writeChain(l.PKIFile("apiserver-chain.crt"), s.apiserver, s.ca); err != nil {
+		return nil, err
+	}
 	s.serviceAccountKey, s.serviceAccountPub = l.PKIFile("sa.key"), l.PKIFile("sa.pub")
 	return &s, pki.LoadOrCreateSigningKey(s.serviceAccountKey, s.serviceAccountPub)
+}
+
+// writeChain writes leaf's certificate followed by ca's to path, at every
+// start, so that it follows a reissued certificate.
+func writeChain(path string, leaf pki.Pair, ca *pki.Authority) (string, error) {
+	cert, err := os.ReadFile(leaf.CertFile)
+	if err != nil {
+		return "", err
+	}
+	return path, pki.WriteFileAtomic(path, append(cert, ca.CertPEM()...), 0o644)
 }
 
 func apiserverNames(c *Config) []string {

@@ -28,7 +28,7 @@ func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP, admissi
 		"--advertise-address=" + advertise.String(),
 		"--etcd-servers=" + strings.Join(ds.endpoints, ","),
 		"--client-ca-file=" + s.ca.CertFile,
-		"--tls-cert-file=" + s.apiserver.CertFile,
+		"--tls-cert-file=" + s.apiserverChain,
 		"--tls-private-key-file=" + s.apiserver.KeyFile,
 		"--kubelet-client-certificate=" + s.kubeletClient.CertFile,
 		"--kubelet-client-key=" + s.kubeletClient.KeyFile,

@@ -33,14 +33,18 @@ var (
 var errNotSigned = errors.New("cluster-info is not signed for this token yet")
 
 // discoverCA reads kube-public/cluster-info from server with the bootstrap
-// token, over TLS that is not verified (the CA is what is being learnt),
+// token, over TLS verified against the CA the token pins (pinnedTransport),
 // and returns the CA bundle once verifyClusterInfo trusts it.
 func discoverCA(ctx context.Context, server string, t Token) ([]byte, error) {
+	transport, err := pinnedTransport(server, t.CAHash)
+	if err != nil {
+		return nil, err
+	}
 	cs, err := kubernetes.NewForConfig(&rest.Config{
-		Host:            server,
-		BearerToken:     t.Bootstrap(),
-		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
-		Timeout:         10 * time.Second,
+		Host:        server,
+		BearerToken: t.Bootstrap(),
+		Transport:   transport,
+		Timeout:     10 * time.Second,
 		// The poll below paces the requests.
 		QPS: -1,
 	})
@@ -60,6 +64,8 @@ func discoverCA(ctx context.Context, server string, t Token) ([]byte, error) {
 		case apierrors.IsForbidden(err) && late:
 			return false, fmt.Errorf("%s does not let join token %s read %s/%s (%v): is it a fargo server?",
 				server, t.ID, metav1.NamespacePublic, bootstrapapi.ConfigMapClusterInfo, err)
+		case errors.As(err, new(*pinError)):
+			return false, err
 		case err != nil:
 			if ctx.Err() == nil { // else it is only the poll's deadline
 				last = err

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"crypto/tls"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -15,6 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cluster-bootstrap/token/jws"
+
+	"github.com/fargo-dev/fargo/internal/pki"
 )
 
 var testToken = Token{ID: "abcdef", Secret: "0123456789abcdef"}
@@ -94,13 +98,14 @@ func TestVerifyClusterInfo(t *testing.T) {
 	}
 }
 
-// fakeAPIServer serves cluster-info over TLS (with a certificate the client
-// cannot verify) to requests bearing bootstrap; the signature appears only
-// from the signedFrom-th request on, as the bootstrap-signer adds it late.
-func fakeAPIServer(t *testing.T, cm *corev1.ConfigMap, bootstrap string, signedFrom int32) (*httptest.Server, *atomic.Int32) {
+// fakeAPIServer serves cluster-info over TLS, with a certificate from ca
+// followed by ca itself as a fargo apiserver sends them, to requests
+// bearing bootstrap; the signature appears only from the signedFrom-th
+// request on, as the bootstrap-signer adds it late.
+func fakeAPIServer(t *testing.T, ca *pki.Authority, cm *corev1.ConfigMap, bootstrap string, signedFrom int32) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	var requests atomic.Int32
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+bootstrap {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
@@ -124,6 +129,18 @@ func fakeAPIServer(t *testing.T, cm *corev1.ConfigMap, bootstrap string, signedF
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(served)
 	}))
+	pair, err := ca.Ensure(t.TempDir(), pki.Leaf{Name: "apiserver", CommonName: "kube-apiserver",
+		Usage: pki.ServerAuth, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := tls.LoadX509KeyPair(pair.CertFile, pair.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf.Certificate = append(leaf.Certificate, ca.Cert.Raw)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv, &requests
 }
@@ -137,7 +154,7 @@ func TestDiscoverCA(t *testing.T) {
 	cm := signedClusterInfo(t, ca.CertPEM(), tok)
 
 	t.Run("waits for the signature", func(t *testing.T) {
-		srv, requests := fakeAPIServer(t, cm, tok.Bootstrap(), 3)
+		srv, requests := fakeAPIServer(t, ca, cm, tok.Bootstrap(), 3)
 		got, err := discoverCA(context.Background(), srv.URL, tok)
 		if err != nil {
 			t.Fatal(err)
@@ -150,7 +167,7 @@ func TestDiscoverCA(t *testing.T) {
 		}
 	})
 	t.Run("wrong token", func(t *testing.T) {
-		srv, _ := fakeAPIServer(t, cm, "zzzzzz.zzzzzzzzzzzzzzzz", 0)
+		srv, _ := fakeAPIServer(t, ca, cm, "zzzzzz.zzzzzzzzzzzzzzzz", 0)
 		_, err := discoverCA(context.Background(), srv.URL, tok)
 		if err == nil || !strings.Contains(err.Error(), "rejects join token abcdef") {
 			t.Fatalf("error %v, want the server's rejection of the token", err)
@@ -159,16 +176,32 @@ func TestDiscoverCA(t *testing.T) {
 	t.Run("other server", func(t *testing.T) {
 		pinned := tok
 		pinned.CAHash = goodHash
-		srv, _ := fakeAPIServer(t, cm, tok.Bootstrap(), 0)
+		srv, _ := fakeAPIServer(t, ca, cm, tok.Bootstrap(), 0)
 		_, err := discoverCA(context.Background(), srv.URL, pinned)
 		if err == nil || !strings.Contains(err.Error(), "not the server the token came from") {
 			t.Fatalf("error %v, want a pin mismatch", err)
 		}
 	})
+	t.Run("server without the pinned CA", func(t *testing.T) {
+		// Another CA's server: the token must not be sent, and there is
+		// nothing to wait for.
+		srv, requests := fakeAPIServer(t, newCA(t), cm, tok.Bootstrap(), 0)
+		began := time.Now()
+		_, err := discoverCA(context.Background(), srv.URL, tok)
+		if err == nil || !strings.Contains(err.Error(), "not the server the token came from") {
+			t.Fatalf("error %v, want a pin mismatch", err)
+		}
+		if n := requests.Load(); n != 0 {
+			t.Errorf("%d requests reached a server that does not hold the pinned CA", n)
+		}
+		if waited := time.Since(began); waited > 5*time.Second {
+			t.Errorf("took %s to refuse a wrong server", waited)
+		}
+	})
 	t.Run("gives up when never signed", func(t *testing.T) {
 		defer func(d time.Duration) { discoveryTimeout = d }(discoveryTimeout)
 		discoveryTimeout = 200 * time.Millisecond
-		srv, _ := fakeAPIServer(t, cm, tok.Bootstrap(), 1<<30)
+		srv, _ := fakeAPIServer(t, ca, cm, tok.Bootstrap(), 1<<30)
 		_, err := discoverCA(context.Background(), srv.URL, tok)
 		if !errors.Is(err, errNotSigned) {
 			t.Fatalf("error %v, want it to wrap %v", err, errNotSigned)

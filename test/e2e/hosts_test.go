@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,33 @@ func TestRestartDuringBurst(t *testing.T) {
 	harness.Eventually(t, time.Minute, "pod-nodes match pods", func(ctx context.Context) error {
 		return podNodesMatchPods(ctx, cs, "study-aews", "app=burst", 30)
 	})
+}
+
+// TestAgentRefusesBadTokens: an agent with a token that is malformed, pins
+// another CA, or is not the server's exits with an error naming the problem.
+func TestAgentRefusesBadTokens(t *testing.T) {
+	srv := shared(t)
+	token, err := os.ReadFile(srv.DataDir + "/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(strings.TrimSpace(string(token)), "::")
+	otherCA := "sha256:" + strings.Repeat("0", 64)
+	cases := []struct{ name, token, want string }{
+		{"malformed", "abcdef.0123456789abcdef", "copy the whole line"},
+		{"another CA", parts[0] + "::" + otherCA + "::" + parts[2], "not the server the token came from"},
+		{"another secret", parts[0] + "::" + parts[1] + "::" + strings.Split(parts[2], ".")[0] + ".zzzzzzzzzzzzzzzz", "rejects join token"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := runUntilExit(t, nil, "agent", "--server", fmt.Sprintf("https://127.0.0.1:%d", srv.Port), "--token", c.token,
+				"--name", "bad-token", "--pod-cidr", "10.44.0.0/24", "--data-dir", t.TempDir())
+			if err == nil || !strings.Contains(out, c.want) {
+				t.Fatalf("fargo agent: %v, output %q; want a failure naming %q", err, out, c.want)
+			}
+		})
+	}
+	if out, _ := fargo(t, srv, "get", "hosts"); strings.Contains(out, "bad-token") {
+		t.Errorf("a host with a bad token was registered:\n%s", out)
+	}
 }
