@@ -149,10 +149,10 @@ func (l *eventLog) String() string {
 	return strings.Join(l.all, "\n")
 }
 
-// eventually polls cond until it returns nil or 10 s pass.
+// eventually polls cond until it returns nil or 30 s pass.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := cond()
 		if err == nil {
