@@ -125,16 +125,26 @@ func (q *queue) Pop(ctx context.Context) (key string, kicked, ok bool) {
 func (q *queue) Forget(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	e, ok := q.entries[key]
+	_, ok := q.finishBusy(key)
+	if ok {
+		delete(q.entries, key)
+	}
+}
+
+// finishBusy ends an attempt on key. A key updated during the attempt is
+// queued again at once (ok false: nothing more to do); ok is also false for
+// a key that is not busy. Callers hold q.mu.
+func (q *queue) finishBusy(key string) (e *entry, ok bool) {
+	e, ok = q.entries[key]
 	if !ok || e.state != stateBusy {
-		return
+		return nil, false
 	}
 	if e.dirty {
 		e.dirty, e.kicked = false, true
 		q.push(e)
-		return
+		return nil, false
 	}
-	delete(q.entries, key)
+	return e, true
 }
 
 // Retry backs a busy key off. A kicked attempt waits the current step
@@ -142,13 +152,8 @@ func (q *queue) Forget(key string) {
 func (q *queue) Retry(key string, kicked bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	e, ok := q.entries[key]
-	if !ok || e.state != stateBusy {
-		return
-	}
-	if e.dirty {
-		e.dirty, e.kicked = false, true
-		q.push(e)
+	e, ok := q.finishBusy(key)
+	if !ok {
 		return
 	}
 	d := q.delay(e.step)
