@@ -29,30 +29,37 @@ const ImmutableMessage = "Fargate profiles are immutable: create a new profile a
 // subresource (so that users cannot write status and the controller cannot
 // write spec) and columns for `kubectl get fargateprofiles`.
 func CRD() *apiextensionsv1.CustomResourceDefinition {
+	return clusterScoped(apiextensionsv1.CustomResourceDefinitionNames{
+		Plural:     Plural,
+		Singular:   Singular,
+		Kind:       Kind,
+		ListKind:   ListKind,
+		ShortNames: []string{ShortName},
+		Categories: []string{"fargo"},
+	}, profileSchema(), printerColumns())
+}
+
+// clusterScoped is a CRD of group fargo.dev: cluster-scoped, one version
+// (Version) with schema, the status subresource and columns.
+func clusterScoped(names apiextensionsv1.CustomResourceDefinitionNames, schema *apiextensionsv1.JSONSchemaProps,
+	columns []apiextensionsv1.CustomResourceColumnDefinition) *apiextensionsv1.CustomResourceDefinition {
 	return &apiextensionsv1.CustomResourceDefinition{
 		TypeMeta: metav1.TypeMeta{
 			APIVersion: apiextensionsv1.SchemeGroupVersion.String(),
 			Kind:       "CustomResourceDefinition",
 		},
-		ObjectMeta: metav1.ObjectMeta{Name: Plural + "." + GroupName},
+		ObjectMeta: metav1.ObjectMeta{Name: names.Plural + "." + GroupName},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 			Group: GroupName,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{
-				Plural:     Plural,
-				Singular:   Singular,
-				Kind:       Kind,
-				ListKind:   ListKind,
-				ShortNames: []string{ShortName},
-				Categories: []string{"fargo"},
-			},
+			Names: names,
 			Scope: apiextensionsv1.ClusterScoped,
 			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
 				Name:                     Version,
 				Served:                   true,
 				Storage:                  true,
-				Schema:                   &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: profileSchema()},
+				Schema:                   &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: schema},
 				Subresources:             &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
-				AdditionalPrinterColumns: printerColumns(),
+				AdditionalPrinterColumns: columns,
 			}},
 		},
 	}

@@ -2,7 +2,6 @@ package v1
 
 import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // HostCRD returns the CustomResourceDefinition that serves Hosts:
@@ -10,40 +9,21 @@ import (
 // status.nodeInfo, the server writes conditions) and columns for
 // `kubectl get hosts`. `fargo get hosts` adds what a host has in use.
 func HostCRD() *apiextensionsv1.CustomResourceDefinition {
-	return &apiextensionsv1.CustomResourceDefinition{
-		TypeMeta: metav1.TypeMeta{
-			APIVersion: apiextensionsv1.SchemeGroupVersion.String(),
-			Kind:       "CustomResourceDefinition",
-		},
-		ObjectMeta: metav1.ObjectMeta{Name: HostPlural + "." + GroupName},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: GroupName,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{
-				Plural:     HostPlural,
-				Singular:   HostSingular,
-				Kind:       HostKind,
-				ListKind:   HostListKind,
-				Categories: []string{"fargo"},
-			},
-			Scope: apiextensionsv1.ClusterScoped,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name:         Version,
-				Served:       true,
-				Storage:      true,
-				Schema:       &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: hostSchema()},
-				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
-				AdditionalPrinterColumns: []apiextensionsv1.CustomResourceColumnDefinition{
-					{Name: "Ready", Type: "string", JSONPath: `.status.conditions[?(@.type=="Ready")].status`},
-					{Name: "Zone", Type: "string", JSONPath: ".spec.zone"},
-					{Name: "CPU", Type: "string", JSONPath: ".spec.allocatable.cpu"},
-					{Name: "Memory", Type: "string", JSONPath: ".spec.allocatable.memory"},
-					{Name: "Pod-CIDRs", Type: "string", JSONPath: ".spec.podCIDRs"},
-					{Name: "Tiers", Type: "string", JSONPath: ".spec.tiers", Priority: 1},
-					{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
-				},
-			}},
-		},
-	}
+	return clusterScoped(apiextensionsv1.CustomResourceDefinitionNames{
+		Plural:     HostPlural,
+		Singular:   HostSingular,
+		Kind:       HostKind,
+		ListKind:   HostListKind,
+		Categories: []string{"fargo"},
+	}, hostSchema(), []apiextensionsv1.CustomResourceColumnDefinition{
+		{Name: "Ready", Type: "string", JSONPath: `.status.conditions[?(@.type=="Ready")].status`},
+		{Name: "Zone", Type: "string", JSONPath: ".spec.zone"},
+		{Name: "CPU", Type: "string", JSONPath: ".spec.allocatable.cpu"},
+		{Name: "Memory", Type: "string", JSONPath: ".spec.allocatable.memory"},
+		{Name: "Pod-CIDRs", Type: "string", JSONPath: ".spec.podCIDRs"},
+		{Name: "Tiers", Type: "string", JSONPath: ".spec.tiers", Priority: 1},
+		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
+	})
 }
 
 func hostSchema() *apiextensionsv1.JSONSchemaProps {
