@@ -22,7 +22,7 @@ func (s *Scheduler) decide(ctx context.Context, key string, kicked bool) {
 		return
 	}
 	if msg := unschedulableMessage(pod); msg != "" {
-		if hasUnschedulable(pod, msg) {
+		if hasUnschedulable(pod, msg) || s.wasMarked(key, pod, msg) {
 			s.queue.Forget(key) // said already; look again when the pod changes
 			return
 		}
@@ -129,4 +129,11 @@ func (s *Scheduler) recordPlaced(pod *corev1.Pod, node string) {
 	for _, e := range placedEvents(pod, node, s.cfg.Logging()) {
 		s.recorder.Event(pod, e.eventType, e.reason, e.message)
 	}
+}
+
+// wasMarked reports whether this scheduler already wrote msg for pod; the
+// informer may not show that write yet.
+func (s *Scheduler) wasMarked(key string, pod *corev1.Pod, msg string) bool {
+	v, ok := s.marked.Load(key)
+	return ok && v.(markedRecord) == markedRecord{uid: pod.UID, msg: msg}
 }

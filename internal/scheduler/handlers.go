@@ -35,6 +35,7 @@ func (s *Scheduler) podDeleted(obj any) {
 		return
 	}
 	s.queue.Remove(podKey(pod))
+	s.marked.Delete(podKey(pod))
 	s.acct.setBound(pod.UID, false)
 	if rec, ok := s.acct.nodeOf(pod.UID); ok {
 		s.cleanup.Add(cleanupItem{node: rec.name, pod: pod.UID})

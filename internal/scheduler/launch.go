@@ -107,6 +107,7 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, key string, pod *core
 		klog.ErrorS(err, "fargate-scheduler: writing PodScheduled condition", "pod", key)
 		s.queue.Retry(key, false)
 	default:
+		s.marked.Store(key, markedRecord{uid: pod.UID, msg: msg})
 		s.recorder.Event(pod, corev1.EventTypeWarning, reasonFailedScheduling, msg)
 		s.queue.Forget(key)
 	}

@@ -13,6 +13,7 @@ package scheduler
 
 import (
 	"context"
+	"k8s.io/apimachinery/pkg/types"
 	"sync"
 	"time"
 
@@ -73,6 +74,16 @@ type Scheduler struct {
 	nodes    cache.Store
 	workers  int
 	wg       sync.WaitGroup
+	// marked remembers the Unschedulable message written for each pod
+	// (by key, with its UID): an informer copy older than that write must
+	// not give a second event.
+	marked sync.Map
+}
+
+// markedRecord is what markUnschedulable wrote for a pod.
+type markedRecord struct {
+	uid types.UID
+	msg string
 }
 
 // New returns a scheduler with cfg's defaults filled in.
