@@ -32,6 +32,7 @@ deps:
 # binary's compiled packages instead of compiling Kubernetes a second time.
 build: deps
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(FARGO) ./cmd/fargo
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/fargo-shim ./cmd/fargo-shim
 
 up: build
 	$(FARGO) up --data-dir $(DATA_DIR) $(UP_FLAGS)

@@ -10,9 +10,11 @@ if ! command -v go >/dev/null 2>&1; then
 	exit 1
 fi
 
-# Packages fargo's runtime and tests use (runc: the default sandbox tier);
+# Packages fargo's runtime and tests use (runc: the default sandbox tier,
+# crun and runsc the other OCI tiers;
+# busybox-static: the tests build their images from it);
 # installed only when missing.
-packages=(ca-certificates git make iproute2 procps runc)
+packages=(ca-certificates git make iproute2 procps runc crun runsc busybox-static)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,6 +41,20 @@ type Config struct {
 	// KubernetesVersion is reported, with a -fargo suffix, as the pod-nodes'
 	// kubelet version.
 	KubernetesVersion string
+	// RegistryMirrors are "registry=URL" pairs tried before a registry;
+	// LocalRegistry ("127.0.0.1:5000") is tried next when it holds the
+	// repository.
+	RegistryMirrors []string
+	LocalRegistry   string
+	// Bridge is the host bridge pods attach to; hosts sharing one network
+	// namespace need one each.
+	Bridge string
+	// LogDir holds pod logs (pods/ and containers/), as /var/log does on a
+	// kubelet's node.
+	LogDir string
+	// ShimPath is the fargo-shim binary; empty means next to this
+	// executable, then PATH.
+	ShimPath string
 }
 
 // CPUOvercommit is how many vCPUs of provisioned Fargate sizes a host offers
@@ -59,6 +73,8 @@ func Default() Config {
 		ReserveMemory: resource.MustParse("1Gi"),
 		Tier:          hostagent.TierRunc,
 		DataDir:       "/var/lib/fargo-agent",
+		Bridge:        "fargo0",
+		LogDir:        "/var/log",
 	}
 }
 
@@ -91,6 +107,12 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParseAddr(c.Address); err != nil {
 			return fmt.Errorf("--address %q is not an IP address", c.Address)
 		}
+	}
+	if c.Bridge == "" || len(c.Bridge) > 15 {
+		return fmt.Errorf("--bridge %q must be a network interface name of 1 to 15 characters", c.Bridge)
+	}
+	if _, err := runtimeOf(c.Tier); err != nil {
+		return err
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir is empty: give a directory for the host's credentials")

@@ -85,11 +85,17 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.C
 	if err != nil {
 		return hostagent.Config{}, err
 	}
+	pods, err := newPodRunner(ctx, c, cs, info)
+	if err != nil {
+		return hostagent.Config{}, err
+	}
+	go pods.Run(ctx)
 	return hostagent.Config{
-		Client:   cs,
-		Hosts:    hostclient.New(dyn),
-		Name:     c.Name,
-		NodeInfo: nodeInfo,
+		Client:    cs,
+		Sandboxes: pods,
+		Hosts:     hostclient.New(dyn),
+		Name:      c.Name,
+		NodeInfo:  nodeInfo,
 		Spec: v1.HostSpec{
 			Zone:        zone,
 			Allocatable: allocatable,

@@ -38,6 +38,9 @@ func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
 	fs.StringSliceVar(&f.PodCIDRs, "pod-cidr", defaultPodCIDRs, "private address blocks this host gives pods, no other host's")
 	fs.StringVar(&f.Tier, "tier", d.Tier, "sandbox tier: "+strings.Join(agent.Tiers, ", "))
 	fs.StringVar(&f.Address, "address", "", "IP address other hosts reach this one at")
+	fs.StringSliceVar(&f.RegistryMirrors, "registry-mirror", nil, "registry=URL: pull that registry's images from the mirror first, like docker.io=http://127.0.0.1:5001")
+	fs.StringVar(&f.Bridge, "bridge", d.Bridge, "bridge this host's pods attach to (one per host in a network namespace)")
+	fs.StringVar(&f.LogDir, "pod-log-dir", d.LogDir, "where pod logs go: pods/NS_POD_UID/ and containers/*.log links")
 }
 
 // agentFlags are `fargo agent`'s flags.
@@ -63,6 +66,7 @@ credentials are kept in --data-dir, so a restart needs no token.`,
 	flags.register(fs, nil)
 	fs.StringVar(&flags.Server, "server", "", "URL of the apiserver, like https://10.0.0.5:6443")
 	fs.StringVar(&flags.Token, "token", "", "join token printed by fargo server")
+	fs.StringVar(&flags.LocalRegistry, "local-registry", "", "host:port of a fargo registry to pull from when it holds an image's repository")
 	fs.StringVar(&flags.tokenFile, "token-file", "", "file holding the join token")
 	fs.StringVar(&flags.DataDir, "data-dir", flags.DataDir, "directory for the host's credentials and logs")
 	fs.StringVar(&flags.logFile, "log-file", "", "file for the agent's logs (default <data-dir>/agent.log)")

@@ -61,6 +61,8 @@ func newRoot(streams Streams) *cobra.Command {
 		newCreateCommand(streams),
 		newGetCommand(streams),
 		newDeleteCommand(streams),
+		newImageCommand(streams),
+		newRegistryCommand(streams),
 	)
 	return root
 }

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fargo-dev/fargo/internal/agent"
 	"github.com/fargo-dev/fargo/internal/controlplane"
+	"github.com/fargo-dev/fargo/internal/image/registry"
 	"github.com/fargo-dev/fargo/internal/version"
 )
 
@@ -14,7 +17,8 @@ import (
 // agent it runs for this machine.
 type upFlags struct {
 	serverFlags
-	host hostFlags
+	host            hostFlags
+	registryAddress string
 }
 
 // upPodCIDR is the block of the machine's own host under `fargo up`.
@@ -39,16 +43,38 @@ same data dir finds every object again.`,
 	}
 	flags.serverFlags.register(cmd.Flags())
 	flags.host.register(cmd.Flags(), []string{upPodCIDR})
+	cmd.Flags().StringVar(&flags.registryAddress, "registry-address", "127.0.0.1:5000",
+		"where the local registry (<data-dir>/registry, filled by fargo image import) listens; keep it on loopback")
 	return cmd
 }
 
 // runAgent runs this machine's host agent in-process, joined like any
 // other host, with its credentials under the server's data dir.
 func (f *upFlags) runAgent(ctx context.Context, join controlplane.Join, ready chan<- struct{}) error {
+	local, err := f.serveRegistry(ctx)
+	if err != nil {
+		return err
+	}
 	cfg := f.host.Config
+	cfg.LocalRegistry = local
 	cfg.Server = join.Server
 	cfg.Token = join.Token
 	cfg.DataDir = controlplane.Layout{Dir: f.DataDir}.AgentDir()
 	cfg.KubernetesVersion = version.Kubernetes()
 	return agent.Run(ctx, cfg, ready)
+}
+
+// serveRegistry starts the local registry next to the agent and returns
+// its address once it listens.
+func (f *upFlags) serveRegistry(ctx context.Context) (string, error) {
+	addr := make(chan string, 1)
+	errs := make(chan error, 1)
+	root := filepath.Join(f.DataDir, "registry")
+	go func() { errs <- registry.Serve(ctx, root, f.registryAddress, func(a string) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		return a, nil
+	case err := <-errs:
+		return "", fmt.Errorf("local registry on %s: %w (pass --registry-address with a free port)", f.registryAddress, err)
+	}
 }

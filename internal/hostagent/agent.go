@@ -115,6 +115,9 @@ func newAgent(cfg Config) *agent {
 	}
 	a.watchNodes()
 	a.watchPods()
+	if cfg.Sandboxes != nil {
+		cfg.Sandboxes.Watch(a.podQueue.Add)
+	}
 	return a
 }
 
@@ -132,6 +135,7 @@ func (a *agent) serve(ctx context.Context) {
 		f.Start(ctx.Done())
 	}
 	if cache.WaitForCacheSync(ctx.Done(), a.nodes.HasSynced, a.pods.HasSynced) {
+		a.collectSandboxes(ctx)
 		wg.Go(func() { a.renewNodesEvery(ctx) })
 		for range workers {
 			wg.Go(func() { runWorker(ctx, a.log, a.nodeQueue, a.syncNode) })

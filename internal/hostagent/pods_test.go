@@ -127,16 +127,21 @@ func TestSyncPodLeavesOthersAlone(t *testing.T) {
 type fakeSandboxes struct {
 	calls    []string
 	startErr error
+	stopping bool // Stop reports the sandbox still stopping
 }
+
+func (f *fakeSandboxes) Watch(func(string)) {}
+
+func (f *fakeSandboxes) Collect(context.Context, map[types.UID]bool) error { return nil }
 
 func (f *fakeSandboxes) Start(_ context.Context, pod *corev1.Pod, node *corev1.Node) error {
 	f.calls = append(f.calls, "start "+string(pod.UID)+" on "+node.Name)
 	return f.startErr
 }
 
-func (f *fakeSandboxes) Stop(_ context.Context, pod *corev1.Pod) error {
+func (f *fakeSandboxes) Stop(_ context.Context, pod *corev1.Pod) (bool, error) {
 	f.calls = append(f.calls, "stop "+string(pod.UID))
-	return nil
+	return !f.stopping, nil
 }
 
 func TestSyncPodDeletion(t *testing.T) {
@@ -148,9 +153,11 @@ func TestSyncPodDeletion(t *testing.T) {
 		name      string
 		sandboxes *fakeSandboxes
 		wantCalls []string
+		wantWrite bool
 	}{
-		{"without sandboxes", nil, nil},
-		{"the sandbox stops first", &fakeSandboxes{}, []string{"stop uid-web"}},
+		{"without sandboxes", nil, nil, true},
+		{"the sandbox stops first", &fakeSandboxes{}, []string{"stop uid-web"}, true},
+		{"a sandbox still stopping keeps the pod", &fakeSandboxes{stopping: true}, []string{"stop uid-web"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,6 +170,12 @@ func TestSyncPodDeletion(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := writes(cs.Actions())
+			if !tt.wantWrite {
+				if len(w) != 0 {
+					t.Fatalf("writes %v, want none while the sandbox stops", w)
+				}
+				return
+			}
 			if len(w) != 1 {
 				t.Fatalf("writes %v, want one delete", w)
 			}

@@ -2,12 +2,14 @@ package hostagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -23,12 +25,21 @@ import (
 // it must be idempotent and adopt a sandbox it finds.
 //
 // Stop is called when the pod is being deleted, before the agent deletes
-// the pod object with grace period 0, so Stop itself honours the pod's
-// grace period; and when the pod object is gone. It is also called for pods
-// that Start never saw, and must then succeed.
+// the pod object with grace period 0, and when the pod object is gone. It
+// begins stopping (honouring the pod's grace period) and returns at once,
+// reporting whether nothing of the pod runs any more; until then the
+// implementation calls the requeue function given to Watch when the pod
+// has stopped, and the agent calls Stop again. It is also called for pods
+// that Start never saw, and must then report stopped.
+//
+// Collect is called once the agent knows which pods are bound to its
+// nodes (keep, by UID), after a restart: what remains of any other pod
+// goes.
 type Sandboxes interface {
+	Watch(requeue func(key string))
 	Start(ctx context.Context, pod *corev1.Pod, node *corev1.Node) error
-	Stop(ctx context.Context, pod *corev1.Pod) error
+	Stop(ctx context.Context, pod *corev1.Pod) (stopped bool, err error)
+	Collect(ctx context.Context, keep map[types.UID]bool) error
 }
 
 // sandboxSet calls a Sandboxes implementation at most once per started pod
@@ -70,13 +81,22 @@ func (s *sandboxSet) start(ctx context.Context, pod *corev1.Pod, node *corev1.No
 	return nil
 }
 
-// stop stops pod's sandbox, started by this agent or not.
+// errStopping says a sandbox is still stopping; its pod is looked at again
+// when it has stopped.
+var errStopping = errors.New("sandbox still stopping")
+
+// stop stops pod's sandbox, started by this agent or not; errStopping
+// means it has begun but not ended.
 func (s *sandboxSet) stop(ctx context.Context, pod *corev1.Pod) error {
 	if s.impl == nil {
 		return nil
 	}
-	if err := s.impl.Stop(ctx, pod); err != nil {
+	stopped, err := s.impl.Stop(ctx, pod)
+	if err != nil {
 		return err
+	}
+	if !stopped {
+		return errStopping
 	}
 	key := cache.MetaObjectToName(pod).String()
 	s.mu.Lock()
@@ -90,7 +110,9 @@ func (s *sandboxSet) stop(ctx context.Context, pod *corev1.Pod) error {
 // stopGone stops the sandbox started for the pod key, whose object is gone.
 func (s *sandboxSet) stopGone(ctx context.Context, key string) error {
 	if old := s.get(key); old != nil {
-		return s.stop(ctx, old)
+		if err := s.stop(ctx, old); !errors.Is(err, errStopping) {
+			return err
+		}
 	}
 	return nil
 }
@@ -105,7 +127,9 @@ func (s *sandboxSet) get(key string) *corev1.Pod {
 // a kubelet does once its containers are gone. The UID precondition keeps
 // it from deleting a new pod that took the name meanwhile.
 func (a *agent) finish(ctx context.Context, pod *corev1.Pod) error {
-	if err := a.sandboxes.stop(ctx, pod); err != nil {
+	if err := a.sandboxes.stop(ctx, pod); errors.Is(err, errStopping) {
+		return nil // the sandbox requeues the pod when it has stopped
+	} else if err != nil {
 		return fmt.Errorf("stopping the sandbox of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	err := a.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
@@ -119,4 +143,21 @@ func (a *agent) finish(ctx context.Context, pod *corev1.Pod) error {
 		a.log.V(2).Info("Deleted pod", "pod", klog.KObj(pod))
 	}
 	return err
+}
+
+// collectSandboxes removes what is left of pods that are no longer bound
+// to this host's nodes: pods deleted while the agent was down.
+func (a *agent) collectSandboxes(ctx context.Context) {
+	if a.cfg.Sandboxes == nil {
+		return
+	}
+	keep := map[types.UID]bool{}
+	for _, obj := range a.pods.GetIndexer().List() {
+		if pod, ok := obj.(*corev1.Pod); ok && a.ownNode(pod.Spec.NodeName) != nil {
+			keep[pod.UID] = true
+		}
+	}
+	if err := a.cfg.Sandboxes.Collect(ctx, keep); err != nil {
+		a.log.Error(err, "Removing the sandboxes of deleted pods")
+	}
 }

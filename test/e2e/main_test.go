@@ -38,6 +38,9 @@ func shared(t *testing.T) *harness.Server {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if imageTar != "" {
+		os.Remove(imageTar)
+	}
 	if sharedServer != nil {
 		sharedServer.Shutdown()
 		os.RemoveAll(sharedDir)

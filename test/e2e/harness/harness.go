@@ -104,6 +104,11 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		"--etcd-peer-port", strconv.Itoa(FreePort(t)),
 		"--webhook-port", strconv.Itoa(FreePort(t)),
 	}
+	if verb == "up" {
+		// The local registry's default port may be taken by the user's
+		// own cluster; tests import images through the data dir.
+		args = append(args, "--registry-address", "127.0.0.1:0")
+	}
 	return &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"),
 		Args: append(args, extra...), ReadyLine: "fargo is ready"}
 }
@@ -113,7 +118,10 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 func (s *Server) Start(t testing.TB) {
 	t.Helper()
 	s.StartShared(t)
-	t.Cleanup(func() { s.kill() })
+	t.Cleanup(func() {
+		s.kill()
+		Sweep(t, s.DataDir)
+	})
 }
 
 // StartShared is Start for a server that outlives the test starting it; its

@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/hostagent"
+	"github.com/fargo-dev/fargo/internal/image"
+	"github.com/fargo-dev/fargo/internal/network"
+	"github.com/fargo-dev/fargo/internal/nodeagent"
+	"github.com/fargo-dev/fargo/internal/podvolume"
+	"github.com/fargo-dev/fargo/internal/sandbox/oci"
+)
+
+// runtimeOf is the OCI runtime binary a tier runs pods with.
+func runtimeOf(tier string) (string, error) {
+	name, ok := strings.CutPrefix(tier, "oci/")
+	if !ok {
+		return "", fmt.Errorf("tier %s cannot run pods yet: use --tier %s", tier, hostagent.TierRunc)
+	}
+	return name, nil
+}
+
+// newPodRunner makes what runs this host's pods: image store and puller,
+// pod network, volumes and the OCI sandbox runtime, under the node agent.
+func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *corev1.ConfigMap) (*nodeagent.Agent, error) {
+	runtimeName, err := runtimeOf(c.Tier)
+	if err != nil {
+		return nil, err
+	}
+	store, err := image.Open(filepath.Join(c.DataDir, "images"))
+	if err != nil {
+		return nil, err
+	}
+	mirrors, err := image.ParseMirrors(c.RegistryMirrors)
+	if err != nil {
+		return nil, err
+	}
+	net, err := podNetwork(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := oci.New(oci.Config{Root: filepath.Join(c.DataDir, "sandboxes"), Runtime: runtimeName, ShimPath: c.ShimPath})
+	if err != nil {
+		return nil, err
+	}
+	return nodeagent.New(nodeagent.Config{
+		Client:        cs,
+		Runtime:       rt,
+		RuntimeName:   runtimeName,
+		Images:        images{image.NewPuller(image.PullerConfig{Store: store, Mirrors: mirrors, LocalRegistry: c.LocalRegistry}), store},
+		Network:       net,
+		Volumes:       &podvolume.Manager{Client: cs, Root: filepath.Join(c.DataDir, "pods")},
+		LogDir:        c.LogDir,
+		Region:        info.Data[v1.ClusterInfoRegionKey],
+		ClusterDNS:    info.Data[v1.ClusterInfoDNSKey],
+		ClusterDomain: info.Data[v1.ClusterInfoDomainKey],
+	})
+}
+
+// images is the node agent's view of images: the puller fills the store,
+// which answers for images already on the host.
+type images struct {
+	*image.Puller
+	*image.Store
+}
+
+// podNetwork sets up the host's bridge for its pod blocks.
+func podNetwork(ctx context.Context, c Config) (*network.Network, error) {
+	var cidrs []netip.Prefix
+	for _, s := range c.PodCIDRs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		cidrs = append(cidrs, p)
+	}
+	n, err := network.New(network.Config{Bridge: c.Bridge, PodCIDRs: cidrs, NetnsDir: filepath.Join(c.DataDir, "netns")})
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Setup(ctx); err != nil {
+		return nil, fmt.Errorf("setting up the pod network on bridge %s: %w", c.Bridge, err)
+	}
+	return n, nil
+}

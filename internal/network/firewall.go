@@ -1,0 +1,178 @@
+package network
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// TableName is fargo's nftables table (family ip). fargo owns it entirely and
+// touches no other table.
+const TableName = "fargo"
+
+// metadataAddr is the cloud metadata endpoint pods must never reach.
+var metadataAddr = netip.MustParseAddr("169.254.169.254")
+
+// Conntrack bits, from linux/netfilter/nf_conntrack_common.h.
+const (
+	ctStateEstablishedRelated = expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED
+	ctStatusDstNAT            = 1 << 5 // IPS_DST_NAT
+)
+
+// Offsets in the IPv4 header and ICMP header.
+const (
+	ipv4SrcOffset   = 12
+	ipv4DstOffset   = 16
+	icmpEchoRequest = 8
+)
+
+// installFirewall replaces fargo's table in one transaction: the old rules
+// stay in force until the new ones are committed, and a repeat is harmless.
+//
+// The rules, in nft terms (br = the bridge, pods = PodCIDRs):
+//
+//	input:       iifname br ct state established,related accept
+//	             iifname br ct status dnat accept      # Services backed by the host
+//	             iifname br ip daddr <gw> icmp type echo-request accept
+//	             iifname br drop                       # no route to host services
+//	forward:     iifname br ip daddr 169.254.169.254 drop
+//	             iifname br oifname br accept          # pod to pod
+//	postrouting: ip saddr pods ip daddr pods|cluster accept
+//	             ip saddr pods masquerade              # NAT to the outside
+func (n *Network) installFirewall() error {
+	c, err := nftables.New(nftables.WithNetNSFd(int(n.hostNS)))
+	if err != nil {
+		return fmt.Errorf("network: open nftables: %w", err)
+	}
+	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	// Add-then-delete makes the delete succeed whether or not the table existed.
+	c.AddTable(table)
+	c.DelTable(table)
+	c.AddTable(table)
+	n.addInputChain(c, table)
+	n.addForwardChain(c, table)
+	n.addPostroutingChain(c, table)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("network: install nftables table %q (kernel needs nf_tables and nft_masq): %w", TableName, err)
+	}
+	return nil
+}
+
+// removeFirewall deletes fargo's table if it exists.
+func (n *Network) removeFirewall() error {
+	c, err := nftables.New(nftables.WithNetNSFd(int(n.hostNS)))
+	if err != nil {
+		return fmt.Errorf("network: open nftables: %w", err)
+	}
+	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	c.AddTable(table)
+	c.DelTable(table)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("network: delete nftables table %q: %w", TableName, err)
+	}
+	return nil
+}
+
+func (n *Network) addInputChain(c *nftables.Conn, t *nftables.Table) {
+	ch := c.AddChain(filterChain(t, "input", nftables.ChainHookInput))
+	fromPods := ifaceIs(expr.MetaKeyIIFNAME, n.cfg.Bridge)
+	c.AddRule(rule(t, ch, fromPods, ctBitsSet(expr.CtKeySTATE, ctStateEstablishedRelated), verdict(expr.VerdictAccept)))
+	c.AddRule(rule(t, ch, fromPods, ctBitsSet(expr.CtKeySTATUS, ctStatusDstNAT), verdict(expr.VerdictAccept)))
+	for _, block := range n.cfg.PodCIDRs {
+		c.AddRule(rule(t, ch, fromPods, addrIs(ipv4DstOffset, gatewayOf(block)), icmpEcho(), verdict(expr.VerdictAccept)))
+	}
+	c.AddRule(rule(t, ch, fromPods, verdict(expr.VerdictDrop)))
+}
+
+func (n *Network) addForwardChain(c *nftables.Conn, t *nftables.Table) {
+	ch := c.AddChain(filterChain(t, "forward", nftables.ChainHookForward))
+	fromPods := ifaceIs(expr.MetaKeyIIFNAME, n.cfg.Bridge)
+	c.AddRule(rule(t, ch, fromPods, addrIs(ipv4DstOffset, metadataAddr), verdict(expr.VerdictDrop)))
+	c.AddRule(rule(t, ch, fromPods, ifaceIs(expr.MetaKeyOIFNAME, n.cfg.Bridge), verdict(expr.VerdictAccept)))
+}
+
+func (n *Network) addPostroutingChain(c *nftables.Conn, t *nftables.Table) {
+	ch := c.AddChain(&nftables.Chain{
+		Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource,
+	})
+	for _, src := range n.cfg.PodCIDRs {
+		for _, dst := range n.noMasquerade() {
+			c.AddRule(rule(t, ch, prefixIs(ipv4SrcOffset, src), prefixIs(ipv4DstOffset, dst), verdict(expr.VerdictAccept)))
+		}
+		c.AddRule(rule(t, ch, prefixIs(ipv4SrcOffset, src), []expr.Any{&expr.Masq{}}))
+	}
+}
+
+func filterChain(t *nftables.Table, name string, hook *nftables.ChainHook) *nftables.Chain {
+	accept := nftables.ChainPolicyAccept
+	return &nftables.Chain{
+		Name: name, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: hook, Priority: nftables.ChainPriorityFilter, Policy: &accept,
+	}
+}
+
+// rule joins match/statement fragments into one rule.
+func rule(t *nftables.Table, ch *nftables.Chain, parts ...[]expr.Any) *nftables.Rule {
+	var exprs []expr.Any
+	for _, p := range parts {
+		exprs = append(exprs, p...)
+	}
+	return &nftables.Rule{Table: t, Chain: ch, Exprs: exprs}
+}
+
+func verdict(kind expr.VerdictKind) []expr.Any {
+	return []expr.Any{&expr.Verdict{Kind: kind}}
+}
+
+// ifaceIs matches the input or output interface name exactly.
+func ifaceIs(key expr.MetaKey, name string) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(name + "\x00")},
+	}
+}
+
+// ctBitsSet matches when any of bits is set in the conntrack state or status.
+func ctBitsSet(key expr.CtKey, bits uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: key, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(bits), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// addrIs matches the IPv4 source or destination address at offset.
+func addrIs(offset uint32, ip netip.Addr) []expr.Any {
+	a := ip.As4()
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a[:]},
+	}
+}
+
+// prefixIs matches the IPv4 source or destination address against a block.
+func prefixIs(offset uint32, p netip.Prefix) []expr.Any {
+	netAddr := p.Masked().Addr().As4()
+	mask := ipNet(p).Mask
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: netAddr[:]},
+	}
+}
+
+// icmpEcho matches ICMP echo requests (ping).
+func icmpEcho() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_ICMP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{icmpEchoRequest}},
+	}
+}

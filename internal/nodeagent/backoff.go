@@ -1,0 +1,74 @@
+package nodeagent
+
+import (
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Kubelet's restart and image-pull back-off.
+const (
+	backoffInitial = 10 * time.Second
+	backoffMax     = 5 * time.Minute
+	backoffReset   = 10 * time.Minute
+)
+
+// backoffs are per-key exponential delays measured from the last failure.
+type backoffs struct {
+	now func() time.Time
+	mu  sync.Mutex
+	by  map[string]time.Duration
+}
+
+func newBackoffs(now func() time.Time) *backoffs {
+	return &backoffs{now: now, by: map[string]time.Duration{}}
+}
+
+func backoffKey(pod *corev1.Pod, name string) string {
+	return string(pod.UID) + "/" + name
+}
+
+// waiting reports how long the key's current delay is, if it has not
+// passed since failedAt. A key with no delay yet does not wait: the first
+// retry is immediate.
+func (b *backoffs) waiting(key string, failedAt time.Time) (time.Duration, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, ok := b.by[key]
+	if !ok {
+		return 0, false
+	}
+	return d, b.now().Before(failedAt.Add(d))
+}
+
+// next records a retry: the next failure waits twice as long.
+func (b *backoffs) next(key string, _ time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, ok := b.by[key]
+	switch {
+	case !ok:
+		d = backoffInitial
+	default:
+		d = min(2*d, backoffMax)
+	}
+	b.by[key] = d
+}
+
+func (b *backoffs) reset(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.by, key)
+}
+
+// forget drops every key of a pod.
+func (b *backoffs) forget(prefix string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.by {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+			delete(b.by, k)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package podvolume
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// setUpEmptyDir makes an emptyDir: a world-writable directory (as on a
+// kubelet, so containers running as any user can write), or for medium
+// Memory a tmpfs bounded by sizeLimit and the pod's memory. With fsGroup the
+// directory belongs to that group, setgid, so new files inherit it.
+func setUpEmptyDir(pod *corev1.Pod, src *corev1.EmptyDirVolumeSource, dir string, sz size) error {
+	mode := os.FileMode(0o777)
+	switch src.Medium {
+	case corev1.StorageMediumDefault:
+		if err := os.MkdirAll(dir, mode); err != nil {
+			return err
+		}
+	case corev1.StorageMediumMemory:
+		if err := ensureTmpfs(dir, tmpfsSize(src, sz), mode); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("emptyDir medium %q is not supported on fargo hosts: use \"\" (disk) or \"Memory\"", src.Medium)
+	}
+	if g := fsGroup(pod); g != nil {
+		if err := os.Lchown(dir, -1, int(*g)); err != nil {
+			return err
+		}
+		mode |= os.ModeSetgid
+	}
+	return os.Chmod(dir, mode)
+}
+
+// tmpfsSize is the smaller of sizeLimit and the pod's memory, as a kubelet
+// sizes memory-backed volumes; a tmpfs page counts against the host, so it
+// must not outgrow what the pod paid for.
+func tmpfsSize(src *corev1.EmptyDirVolumeSource, sz size) int64 {
+	limit := sz.memoryBytes
+	if src.SizeLimit != nil && src.SizeLimit.Value() > 0 && (limit <= 0 || src.SizeLimit.Value() < limit) {
+		limit = src.SizeLimit.Value()
+	}
+	return limit
+}
+
+// ensureTmpfs mounts a tmpfs on dir unless one is there already. A size of
+// 0 leaves the kernel's default (half the host's memory).
+func ensureTmpfs(dir string, sizeBytes int64, mode os.FileMode) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mounted, err := isMountPoint(dir)
+	if err != nil || mounted {
+		return err
+	}
+	opts := fmt.Sprintf("mode=%o", mode.Perm())
+	if sizeBytes > 0 {
+		opts += ",size=" + strconv.FormatInt(sizeBytes, 10)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w (the agent needs root with CAP_SYS_ADMIN)", dir, err)
+	}
+	return nil
+}
+
+func isMountPoint(dir string) (bool, error) {
+	points, err := mountPointsUnder(dir)
+	return slices.Contains(points, resolved(dir)), err
+}
+
+// removePodDir unmounts every mount below podDir, deepest first, then
+// removes it. It refuses to remove while something stays mounted, since
+// removing would reach into the mounted filesystem.
+func removePodDir(podDir string) error {
+	if _, err := os.Lstat(podDir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	points, err := mountPointsUnder(podDir)
+	if err != nil {
+		return err
+	}
+	for _, p := range points {
+		if err := unix.Unmount(p, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+			// Busy (a container still holds it): detach it from the
+			// tree now; the kernel frees it when the last user goes.
+			if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+				return fmt.Errorf("unmount %s: %w", p, err)
+			}
+		}
+	}
+	if left, err := mountPointsUnder(podDir); err != nil || len(left) > 0 {
+		return errors.Join(err, fmt.Errorf("still mounted under %s: %s; unmount them and call Teardown again", podDir, strings.Join(left, ", ")))
+	}
+	return os.RemoveAll(podDir)
+}
+
+// mountPointsUnder lists the mount points at or below dir from
+// /proc/self/mountinfo, deepest first.
+func mountPointsUnder(dir string) ([]string, error) {
+	root := resolved(dir)
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var points []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		p := unescapeMountPath(fields[4])
+		if p == root || strings.HasPrefix(p, root+"/") {
+			points = append(points, p)
+		}
+	}
+	// Longest first: children before their parents. A path mounted twice
+	// stays listed twice, one unmount per layer.
+	slices.SortStableFunc(points, func(a, b string) int { return len(b) - len(a) })
+	return points, sc.Err()
+}
+
+// resolved is dir with symlinks resolved, as mountinfo shows mount points.
+func resolved(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.Clean(dir)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPath(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

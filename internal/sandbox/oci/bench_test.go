@@ -1,0 +1,91 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkPodStart measures CreatePod + StartContainer of a sleeping
+// container, reporting the medians (of both, and of StartContainer alone)
+// and the memory (RSS) of the pod's pause process and the container's
+// shim.
+//
+//	go test -run '^$' -bench PodStart -benchtime 20x ./internal/sandbox/oci
+func BenchmarkPodStart(b *testing.B) {
+	layer := busyboxLayer(b)
+	netns := testNetns(b)
+	for _, name := range []string{"runc", "crun", "runsc"} {
+		b.Run(name, func(b *testing.B) {
+			if _, err := exec.LookPath(name); err != nil {
+				b.Skipf("SKIP: %s is not installed", name)
+			}
+			benchmarkPodStart(b, testRuntime(b, name), layer, netns)
+		})
+	}
+}
+
+func benchmarkPodStart(b *testing.B, r *Runtime, layer, netns string) {
+	ctx := context.Background()
+	var took, containerTook []time.Duration
+	var shimRSS, pauseRSS, shimAnon, pauseAnon []int
+	for b.Loop() {
+		pod := podConfig(netns)
+		began := time.Now()
+		if err := r.CreatePod(ctx, pod); err != nil {
+			b.Fatal(err)
+		}
+		podMade := time.Now()
+		st, err := r.StartContainer(ctx, pod.UID, shellContainer(b, layer, "sleep", "exec sleep 1000"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(began))
+		containerTook = append(containerTook, time.Since(podMade))
+		b.StopTimer()
+		state, err := r.readState(pod.UID, st.ID)
+		must(b, err)
+		pause, _ := r.readPause(pod.UID)
+		shimRSS = append(shimRSS, statusKiB(b, state.Shim.Pid, "VmRSS"))
+		pauseRSS = append(pauseRSS, statusKiB(b, pause.Pid, "VmRSS"))
+		shimAnon = append(shimAnon, statusKiB(b, state.Shim.Pid, "RssAnon"))
+		pauseAnon = append(pauseAnon, statusKiB(b, pause.Pid, "RssAnon"))
+		must(b, r.RemovePod(ctx, pod.UID))
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(median(took).Microseconds())/1000, "ms-p50-pod+container")
+	b.ReportMetric(float64(median(containerTook).Microseconds())/1000, "ms-p50-container")
+	b.ReportMetric(float64(slices.Max(shimRSS)), "KiB-shim-RSS")
+	b.ReportMetric(float64(slices.Max(pauseRSS)), "KiB-pause-RSS")
+	// The rest of RSS is the binary's pages, shared by every shim and pause.
+	b.ReportMetric(float64(slices.Max(shimAnon)), "KiB-shim-anon")
+	b.ReportMetric(float64(slices.Max(pauseAnon)), "KiB-pause-anon")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// statusKiB reads a memory field (VmRSS, RssAnon) of /proc/PID/status.
+func statusKiB(t testing.TB, pid int, field string) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	must(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			must(t, err)
+			return n
+		}
+	}
+	t.Fatalf("no %s for pid %d", field, pid)
+	return 0
+}

@@ -1,0 +1,139 @@
+// Package sandbox defines what a sandbox runtime does for a pod: one
+// isolation boundary per pod (network, IPC and UTS namespaces, a cgroup
+// sized to the pod's provisioned vCPU and memory) holding the pod's
+// containers. Implementations live beside it: oci/ (runc, crun, runsc),
+// and later microvm/. The node agent (internal/nodeagent) drives a Runtime;
+// it decides what runs when, a Runtime only does it.
+package sandbox
+
+import (
+	"context"
+	"time"
+)
+
+// PodConfig is what a pod's sandbox is made from.
+type PodConfig struct {
+	// UID is the pod's UID; it names the sandbox.
+	UID       string
+	Namespace string
+	Name      string
+	// Hostname is the pod's hostname (spec.hostname or its name).
+	Hostname string
+	// NetnsPath is the network namespace prepared for the pod
+	// (internal/network), e.g. /var/run/netns/fargo-<uid>.
+	NetnsPath string
+	// MilliCPU and MemoryBytes are the provisioned size, enforced on the
+	// pod's cgroup (CPU quota and memory limit).
+	MilliCPU    int64
+	MemoryBytes int64
+	// Files are written into the pod's directory and bind-mounted into
+	// every container at their key: /etc/hosts, /etc/hostname,
+	// /etc/resolv.conf.
+	Files map[string][]byte
+}
+
+// Mount is a bind mount into a container.
+type Mount struct {
+	Source      string // host path
+	Destination string // path in the container
+	ReadOnly    bool
+}
+
+// ContainerConfig is one run (attempt) of one container of a pod.
+type ContainerConfig struct {
+	// Name is the container's name in the pod spec; Attempt counts its
+	// runs from 0 (kubelet's restartCount). ID, returned by
+	// StartContainer, is unique per attempt.
+	Name    string
+	Attempt int
+	// Layers are the image's unpacked layer directories, lowest first.
+	// The container's root is an overlay over them with its own upper dir.
+	Layers []string
+	// Args is the full argv (entrypoint and command resolved); Env is
+	// KEY=VALUE; WorkingDir may be empty ("/").
+	Args       []string
+	Env        []string
+	WorkingDir string
+	// User is the process's user: "UID" or "UID:GID" (numeric, resolved
+	// by the runtime against the image's /etc/passwd when a name).
+	User   string
+	Mounts []Mount
+	// MemoryLimitBytes and MilliCPULimit are the container's own limits,
+	// zero for none (the pod's cgroup still bounds it).
+	MemoryLimitBytes int64
+	MilliCPULimit    int64
+	// LogPath is the CRI log file the container's stdout and stderr go to
+	// (/var/log/pods/NS_POD_UID/NAME/ATTEMPT.log); the shim writes it.
+	LogPath string
+}
+
+// State is where a container is in its life.
+type State string
+
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+	StateUnknown State = "unknown"
+)
+
+// ContainerStatus is what a Runtime knows of one container attempt.
+type ContainerStatus struct {
+	ID         string
+	Name       string
+	Attempt    int
+	State      State
+	Pid        int
+	StartedAt  time.Time
+	FinishedAt time.Time
+	ExitCode   int
+	// Reason is set once exited: "Completed" (code 0), "OOMKilled" (the
+	// kernel's OOM killer ended it), or "Error".
+	Reason string
+}
+
+// ExecResult is the outcome of a command run in a container.
+type ExecResult struct {
+	ExitCode int
+	Output   []byte // stdout and stderr interleaved, at most 64 KiB
+}
+
+// Runtime runs pods' sandboxes and containers on this host. Every method
+// is safe for concurrent use, and every method that creates or removes is
+// idempotent: the node agent calls again after errors and after it
+// restarts. Processes started by a Runtime outlive the agent process
+// (a shim per container owns its stdio and exit status), so a restarted
+// agent adopts them through Pods and Containers.
+type Runtime interface {
+	// CreatePod makes the pod's sandbox: cgroup at the provisioned size,
+	// IPC and UTS namespaces with the hostname, the pod files. It
+	// returns once containers can start in it; if it exists, it returns nil.
+	CreatePod(ctx context.Context, cfg PodConfig) error
+	// StartContainer creates and starts one container attempt in the pod
+	// and returns once its process runs (or failed to start: then an
+	// error, and no process is left). The status has State running.
+	StartContainer(ctx context.Context, podUID string, cfg ContainerConfig) (ContainerStatus, error)
+	// Containers lists the pod's container attempts that still exist
+	// (running or exited but not removed), with their status.
+	Containers(ctx context.Context, podUID string) ([]ContainerStatus, error)
+	// StopContainer sends SIGTERM, waits up to grace, then SIGKILL, and
+	// returns once the process is gone. Stopping an exited container is
+	// a no-op.
+	StopContainer(ctx context.Context, podUID, id string, grace time.Duration) error
+	// RemoveContainer removes an exited attempt: runtime state, root
+	// filesystem mount and upper dir. Its log file stays.
+	RemoveContainer(ctx context.Context, podUID, id string) error
+	// Exec runs argv in the running container id and returns when it ends
+	// or timeout passes (then the command is killed and an error returned).
+	Exec(ctx context.Context, podUID, id string, argv []string, timeout time.Duration) (ExecResult, error)
+	// RemovePod kills whatever still runs in the pod and removes every
+	// trace of it the runtime made: processes, mounts, cgroups, state and
+	// pod directories. Log files are not the runtime's to remove.
+	RemovePod(ctx context.Context, podUID string) error
+	// Pods lists the UIDs of the pods whose sandboxes exist on this host.
+	Pods(ctx context.Context) ([]string, error)
+	// Exits delivers the status of each container attempt that exits
+	// while the Runtime runs, once each; the node agent also polls
+	// Containers, so a missed send is not lost.
+	Exits() <-chan ContainerStatus
+}

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fargo-dev/fargo/internal/network"
+	"github.com/fargo-dev/fargo/test/e2e/harness"
+)
+
+// leftovers lists what is left on this machine of pod uid, whose node
+// was node, for an agent with data dir agentDir: the checks of the leak
+// test, each a kind of resource a pod gets.
+func leftovers(ctx context.Context, cs kubernetes.Interface, agentDir string, uid types.UID, node string) []string {
+	var left []string
+	id := string(uid)
+	if _, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		left = append(left, "node "+node)
+	}
+	if _, err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, node, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		left = append(left, "lease "+node)
+	}
+	left = append(left, processesOf(id)...)
+	if mounts, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(mounts), "\n") {
+			if strings.Contains(line, id) {
+				left = append(left, "mount "+line)
+			}
+		}
+	}
+	cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/fargo/pod-" + id)
+	v2, _ := filepath.Glob("/sys/fs/cgroup/fargo/pod-" + id)
+	for _, c := range append(cgroups, v2...) {
+		left = append(left, "cgroup "+c)
+	}
+	if _, err := os.Stat("/sys/class/net/" + network.HostVethName(id)); err == nil {
+		left = append(left, "veth "+network.HostVethName(id))
+	}
+	dirs := []string{
+		filepath.Join(agentDir, "netns", "fargo-"+id),
+		filepath.Join(agentDir, "sandboxes", "pods", id),
+		filepath.Join(agentDir, "pods", id),
+	}
+	logs, _ := filepath.Glob("/var/log/pods/*_" + id)
+	for _, d := range append(dirs, logs...) {
+		if _, err := os.Lstat(d); err == nil {
+			left = append(left, "path "+d)
+		}
+	}
+	return left
+}
+
+// processesOf lists processes in the pod's cgroup or naming it.
+func processesOf(id string) []string {
+	var left []string
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cgroup, _ := os.ReadFile(p + "/cgroup")
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		if strings.Contains(string(cgroup), "pod-"+id) || strings.Contains(string(cmdline), id) {
+			left = append(left, fmt.Sprintf("process %s %q", filepath.Base(p), strings.ReplaceAll(string(cmdline), "\x00", " ")))
+		}
+	}
+	return left
+}
+
+// TestNothingLeaks: 50 pods that ran, created and deleted in waves, leave
+// nothing behind: no node, lease, process, mount, cgroup, veth, netns,
+// sandbox or volume directory, nor pod logs.
+func TestNothingLeaks(t *testing.T) {
+	srv := startRunning(t)
+	cs := srv.Client(t)
+	ctx := context.Background()
+	agentDir := filepath.Join(srv.DataDir, "agent")
+	apply(t, srv, studyNamespace+`---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: study-aews}
+data: {k: v}
+`)
+	type gone struct {
+		uid  types.UID
+		node string
+	}
+	var all []gone
+	for wave := range 5 {
+		var manifests []string
+		for i := range 10 {
+			manifests = append(manifests, podManifest(fmt.Sprintf("leak-%d-%d", wave, i), "Always", "sleep 3600", `    volumeMounts:
+    - {name: cfg, mountPath: /cfg}
+    - {name: scratch, mountPath: /scratch}
+  volumes:
+  - name: cfg
+    configMap: {name: cfg}
+  - name: scratch
+    emptyDir: {medium: Memory}
+`))
+		}
+		apply(t, srv, strings.Join(manifests, "---\n"))
+		for i := range 10 {
+			p := waitPod(t, cs, fmt.Sprintf("leak-%d-%d", wave, i), 2*time.Minute, "running", func(p *corev1.Pod) error {
+				if p.Status.Phase != corev1.PodRunning {
+					return fmt.Errorf("not running")
+				}
+				return nil
+			})
+			all = append(all, gone{p.UID, p.Spec.NodeName})
+		}
+		deleteFargatePods(t, srv)
+	}
+	harness.Eventually(t, time.Minute, "nothing left of 50 pods", func(ctx context.Context) error {
+		var left []string
+		for _, g := range all {
+			left = append(left, leftovers(ctx, cs, agentDir, g.uid, g.node)...)
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("%d left:\n%s", len(left), strings.Join(left, "\n"))
+		}
+		return nil
+	})
+	_ = ctx
+}
+
+// TestAgentRestartAdoptsPods: kill -9 of `fargo up` with 5 running pods,
+// then a start on the same data dir: the same containers run on, with
+// restartCount 0, and their logs go on growing.
+func TestAgentRestartAdoptsPods(t *testing.T) {
+	srv := startRunning(t)
+	cs := srv.Client(t)
+	apply(t, srv, studyNamespace)
+	ticker := `i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done`
+	var before []*corev1.Pod
+	for i := range 5 {
+		apply(t, srv, podManifest(fmt.Sprintf("ticker-%d", i), "Always", ticker, ""))
+	}
+	for i := range 5 {
+		before = append(before, waitPod(t, cs, fmt.Sprintf("ticker-%d", i), 2*time.Minute, "ready", func(p *corev1.Pod) error {
+			if !podReady(p) {
+				return fmt.Errorf("not ready")
+			}
+			return nil
+		}))
+	}
+	srv.Kill()
+	logged := map[string]int{}
+	for _, p := range before {
+		logged[p.Name] = strings.Count(readLog(p, "c", 0), "\n")
+	}
+	srv.Start(t)
+	cs = srv.Client(t)
+	for _, old := range before {
+		p := waitPod(t, cs, old.Name, 2*time.Minute, "ready again", func(p *corev1.Pod) error {
+			if !podReady(p) {
+				return fmt.Errorf("not ready")
+			}
+			return nil
+		})
+		was, now := old.Status.ContainerStatuses[0], p.Status.ContainerStatuses[0]
+		if now.ContainerID != was.ContainerID || now.RestartCount != 0 || !now.State.Running.StartedAt.Equal(&was.State.Running.StartedAt) {
+			t.Errorf("%s: container %s (restarts %d, started %v), want %s started %v with no restart", p.Name,
+				now.ContainerID, now.RestartCount, now.State.Running.StartedAt, was.ContainerID, was.State.Running.StartedAt)
+		}
+		harness.Eventually(t, 10*time.Second, p.Name+"'s log goes on", func(context.Context) error {
+			if n := strings.Count(readLog(p, "c", 0), "\n"); n <= logged[p.Name]+5 {
+				return fmt.Errorf("%d lines, %d at the kill", n, logged[p.Name])
+			}
+			return nil
+		})
+	}
+}
