@@ -38,9 +38,7 @@ func shared(t *testing.T) *harness.Server {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if imageTar != "" {
-		os.Remove(imageTar)
-	}
+	harness.RemoveSeedTarball()
 	if sharedServer != nil {
 		sharedServer.Shutdown()
 		os.RemoveAll(sharedDir)

@@ -28,7 +28,7 @@ import (
 func startRunning(t *testing.T) *harness.Server {
 	t.Helper()
 	srv := startUp(t, "8", "16Gi")
-	importImages(t, srv)
+	srv.ImportImages(t, harness.SeedTarball(t))
 	t.Cleanup(func() { deleteFargatePods(t, srv) })
 	return srv
 }

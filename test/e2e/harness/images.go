@@ -1,0 +1,74 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/fargo-dev/fargo/internal/image/imagetest"
+)
+
+// SeedImages are the names the seed manifests use; tests serve Debian's
+// busybox under each of them, since no registry is reachable.
+var SeedImages = []string{"busybox:latest", "nicolaka/netshoot:latest", "alexwhen/docker-2048:latest", "nginx:latest"}
+
+var (
+	seedTarOnce sync.Once
+	seedTar     string
+	seedTarErr  error
+)
+
+// SeedTarball is a `docker save`-style tarball of the busybox image under
+// every seed name, built once per test binary; RemoveSeedTarball removes it.
+func SeedTarball(t testing.TB) string {
+	t.Helper()
+	seedTarOnce.Do(func() {
+		seedTar = filepath.Join(os.TempDir(), fmt.Sprintf("fargo-seed-images-%d.tar", os.Getpid()))
+		seedTarErr = WriteImageTarball(seedTar, SeedImages...)
+	})
+	if seedTarErr != nil {
+		t.Fatalf("building the seed images: %v", seedTarErr)
+	}
+	return seedTar
+}
+
+// RemoveSeedTarball removes what SeedTarball made; TestMain calls it.
+func RemoveSeedTarball() {
+	if seedTar != "" {
+		os.Remove(seedTar)
+	}
+}
+
+// WriteImageTarball writes the busybox image under names to path.
+func WriteImageTarball(path string, names ...string) error {
+	img, err := imagetest.Busybox()
+	if err != nil {
+		return err
+	}
+	refs := map[name.Reference]v1.Image{}
+	for _, s := range names {
+		ref, err := name.ParseReference(s)
+		if err != nil {
+			return err
+		}
+		refs[ref] = img
+	}
+	return tarball.MultiRefWriteToFile(path, refs)
+}
+
+// ImportImages loads tarballs into srv's local registry with `fargo image
+// import`, as an offline user would.
+func (s *Server) ImportImages(t testing.TB, tarballs ...string) {
+	t.Helper()
+	args := append([]string{"image", "import", "--data-dir", s.DataDir}, tarballs...)
+	if out, err := exec.Command(Binary(t), args...).CombinedOutput(); err != nil {
+		t.Fatalf("fargo image import: %v\n%s", err, out)
+	}
+}
