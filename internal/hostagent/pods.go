@@ -85,10 +85,11 @@ func needsFirstStatus(pod *corev1.Pod) bool {
 // containers waiting to be created. The metadata.uid in the patch is a
 // precondition, as in kubelet's status patches.
 func (a *agent) postFirstStatus(ctx context.Context, pod *corev1.Pod, node *corev1.Node) (*corev1.Pod, error) {
-	ip, err := nodeIP(node)
+	addr, err := podnode.IP(node)
 	if err != nil {
 		return nil, err
 	}
+	ip := addr.String()
 	patch, err := json.Marshal(map[string]any{
 		"metadata": map[string]any{"uid": pod.UID},
 		"status":   firstStatus(pod, ip, metav1.NewTime(a.cfg.Now())),
@@ -165,17 +166,4 @@ func containerNames(containers []corev1.Container) []string {
 		names = append(names, c.Name)
 	}
 	return names
-}
-
-// nodeIP is a pod-node's InternalIP, which is also its pod's IP.
-func nodeIP(node *corev1.Node) (string, error) {
-	for _, addr := range node.Status.Addresses {
-		if addr.Type == corev1.NodeInternalIP {
-			return addr.Address, nil
-		}
-	}
-	if ip, ok := podnode.IPFromName(node.Name); ok {
-		return ip.String(), nil
-	}
-	return "", fmt.Errorf("node %s has no InternalIP", node.Name)
 }

@@ -55,13 +55,9 @@ type podWorker struct {
 }
 
 func newPodWorker(a *Agent, pod *corev1.Pod, node *corev1.Node) (*podWorker, error) {
-	ipText, err := nodeIP(node)
+	ip, err := podnode.IP(node)
 	if err != nil {
 		return nil, err
-	}
-	ip, err := netip.ParseAddr(ipText)
-	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}
 	size, err := podnode.SizeOf(node)
 	if err != nil {
@@ -270,17 +266,4 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	}
 	return 30 * time.Second
-}
-
-// nodeIP is a pod-node's InternalIP, which is also its pod's IP.
-func nodeIP(node *corev1.Node) (string, error) {
-	for _, addr := range node.Status.Addresses {
-		if addr.Type == corev1.NodeInternalIP {
-			return addr.Address, nil
-		}
-	}
-	if ip, ok := podnode.IPFromName(node.Name); ok {
-		return ip.String(), nil
-	}
-	return "", fmt.Errorf("node %s has no InternalIP", node.Name)
 }

@@ -58,6 +58,20 @@ func IPFromName(name string) (ip netip.Addr, ok bool) {
 	return ip, err == nil && ip.Is4()
 }
 
+// IP is a pod-node's InternalIP, which is also its pod's IP; a node
+// without addresses yet falls back to the IP its name encodes.
+func IP(node *corev1.Node) (netip.Addr, error) {
+	for _, addr := range node.Status.Addresses {
+		if addr.Type == corev1.NodeInternalIP {
+			return netip.ParseAddr(addr.Address)
+		}
+	}
+	if ip, ok := IPFromName(node.Name); ok {
+		return ip, nil
+	}
+	return netip.Addr{}, fmt.Errorf("node %s has no InternalIP", node.Name)
+}
+
 // KubeletVersion is what pod-nodes report as kubelet version for a control
 // plane at Kubernetes version k8s (like v1.36.3): v1.36.3-fargo.
 func KubeletVersion(k8s string) string { return k8s + "-fargo" }

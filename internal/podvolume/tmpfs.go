@@ -1,7 +1,6 @@
 package podvolume
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -104,32 +104,20 @@ func removePodDir(podDir string) error {
 	return os.RemoveAll(podDir)
 }
 
-// mountPointsUnder lists the mount points at or below dir from
-// /proc/self/mountinfo, deepest first.
+// mountPointsUnder lists the mount points at or below dir, deepest
+// first: children before their parents. A path mounted twice stays listed
+// twice, one unmount per layer.
 func mountPointsUnder(dir string) ([]string, error) {
-	root := resolved(dir)
-	f, err := os.Open("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(resolved(dir)))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var points []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		p := unescapeMountPath(fields[4])
-		if p == root || strings.HasPrefix(p, root+"/") {
-			points = append(points, p)
-		}
+	points := make([]string, 0, len(infos))
+	for _, info := range infos {
+		points = append(points, info.Mountpoint)
 	}
-	// Longest first: children before their parents. A path mounted twice
-	// stays listed twice, one unmount per layer.
 	slices.SortStableFunc(points, func(a, b string) int { return len(b) - len(a) })
-	return points, sc.Err()
+	return points, nil
 }
 
 // resolved is dir with symlinks resolved, as mountinfo shows mount points.
@@ -142,23 +130,4 @@ func resolved(dir string) string {
 		return real
 	}
 	return abs
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,29 +57,25 @@ func detectCgroups() (*cgroupLayout, error) {
 
 // parseCgroupLayout reads the cgroup mounts of a mountinfo file; exists
 // tells whether a file exists (cgroup.controllers marks a v2 mount).
-func parseCgroupLayout(mountinfo io.Reader, exists func(string) bool) (*cgroupLayout, error) {
-	l := &cgroupLayout{v1: map[string]string{}}
-	sc := bufio.NewScanner(mountinfo)
-	for sc.Scan() {
-		mountPoint, fsType, superOpts, ok := parseMountinfoLine(sc.Text())
-		if !ok || (fsType != "cgroup" && fsType != "cgroup2") {
-			continue
-		}
-		l.mounts = append(l.mounts, mountPoint)
-		if fsType == "cgroup2" {
-			if mountPoint == "/sys/fs/cgroup" && exists(filepath.Join(mountPoint, "cgroup.controllers")) {
-				l.unified, l.v2Root = true, mountPoint
-			}
-			continue
-		}
-		for _, opt := range strings.Split(superOpts, ",") {
-			if !v1MountOptions[opt] && !strings.HasPrefix(opt, "release_agent=") {
-				l.v1[opt] = mountPoint
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
+func parseCgroupLayout(r io.Reader, exists func(string) bool) (*cgroupLayout, error) {
+	infos, err := mountinfo.GetMountsFromReader(r, mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
 		return nil, err
+	}
+	l := &cgroupLayout{v1: map[string]string{}}
+	for _, m := range infos {
+		l.mounts = append(l.mounts, m.Mountpoint)
+		if m.FSType == "cgroup2" {
+			if m.Mountpoint == "/sys/fs/cgroup" && exists(filepath.Join(m.Mountpoint, "cgroup.controllers")) {
+				l.unified, l.v2Root = true, m.Mountpoint
+			}
+			continue
+		}
+		for _, opt := range strings.Split(m.VFSOptions, ",") {
+			if !v1MountOptions[opt] && !strings.HasPrefix(opt, "release_agent=") {
+				l.v1[opt] = m.Mountpoint
+			}
+		}
 	}
 	if !l.unified {
 		for _, c := range podControllers {
@@ -89,43 +85,6 @@ func parseCgroupLayout(mountinfo io.Reader, exists func(string) bool) (*cgroupLa
 		}
 	}
 	return l, nil
-}
-
-// parseMountinfoLine returns a /proc/self/mountinfo line's mount point
-// (unescaped), filesystem type and super options.
-func parseMountinfoLine(line string) (mountPoint, fsType, superOpts string, ok bool) {
-	fields := strings.Fields(line)
-	sep := -1
-	for i, f := range fields {
-		if f == "-" {
-			sep = i
-			break
-		}
-	}
-	if sep < 5 || len(fields) < sep+4 {
-		return "", "", "", false
-	}
-	return unescapeMountinfo(fields[4]), fields[sep+1], fields[sep+3], true
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space) of
-// mountinfo paths.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // dirs are the directories of cgroup path (like /fargo/pod-x) in the

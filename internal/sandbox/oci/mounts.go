@@ -1,13 +1,13 @@
 package oci
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,23 +42,18 @@ func mountOverlay(layers []string, upper, work, target string) error {
 	return nil
 }
 
-// mountsUnder lists the mount points at or below dir, deepest first.
+// mountsUnder lists the mount points at or below dir, deepest first. A
+// path mounted twice appears twice and is unmounted twice.
 func mountsUnder(dir string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	var found []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		mp, _, _, ok := parseMountinfoLine(sc.Text())
-		if ok && (mp == dir || strings.HasPrefix(mp, dir+"/")) {
-			found = append(found, mp)
-		}
+	found := make([]string, 0, len(infos))
+	for _, info := range infos {
+		found = append(found, info.Mountpoint)
 	}
-	// Deeper paths sort after their parents; unmount them first. A path
-	// mounted twice appears twice and is unmounted twice.
+	// Deeper paths sort after their parents; unmount them first.
 	sort.Sort(sort.Reverse(sort.StringSlice(found)))
 	return found
 }

@@ -5,10 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/moby/sys/mountinfo"
 
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
 )
@@ -52,16 +53,13 @@ func sweepSandboxes(t testing.TB, root string) {
 // unmountUnder detaches every mount below dir, deepest first.
 func unmountUnder(t testing.TB, dir string) {
 	t.Helper()
-	info, err := os.ReadFile("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return
 	}
 	var points []string
-	for _, line := range strings.Split(string(info), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
-			points = append(points, fields[4])
-		}
+	for _, info := range infos {
+		points = append(points, info.Mountpoint)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(points)))
 	for _, p := range points {
