@@ -10,9 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TableName is fargo's nftables table (family ip). fargo owns it entirely and
-// touches no other table.
-const TableName = "fargo"
+// TableName is the nftables table (family ip) of the host whose pods use
+// bridge: one per bridge, so that two hosts sharing a network namespace
+// keep their own rules. fargo owns it entirely and touches no other table.
+func TableName(bridge string) string { return "fargo-" + bridge }
 
 // metadataAddr is the cloud metadata endpoint pods must never reach.
 var metadataAddr = netip.MustParseAddr("169.254.169.254")
@@ -48,7 +49,7 @@ func (n *Network) installFirewall() error {
 	if err != nil {
 		return fmt.Errorf("network: open nftables: %w", err)
 	}
-	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	table := &nftables.Table{Name: TableName(n.cfg.Bridge), Family: nftables.TableFamilyIPv4}
 	// Add-then-delete makes the delete succeed whether or not the table existed.
 	c.AddTable(table)
 	c.DelTable(table)
@@ -57,7 +58,7 @@ func (n *Network) installFirewall() error {
 	n.addForwardChain(c, table)
 	n.addPostroutingChain(c, table)
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("network: install nftables table %q (kernel needs nf_tables and nft_masq): %w", TableName, err)
+		return fmt.Errorf("network: install nftables table %q (kernel needs nf_tables and nft_masq): %w", table.Name, err)
 	}
 	return nil
 }
@@ -68,11 +69,11 @@ func (n *Network) removeFirewall() error {
 	if err != nil {
 		return fmt.Errorf("network: open nftables: %w", err)
 	}
-	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	table := &nftables.Table{Name: TableName(n.cfg.Bridge), Family: nftables.TableFamilyIPv4}
 	c.AddTable(table)
 	c.DelTable(table)
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("network: delete nftables table %q: %w", TableName, err)
+		return fmt.Errorf("network: delete nftables table %q: %w", table.Name, err)
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func TestSetupIsIdempotent(t *testing.T) {
 	t.Run("firewall rules not duplicated", func(t *testing.T) {
 		after := ruleCounts(t, h.ns)
 		if len(after) != 3 {
-			t.Fatalf("chains in table %s = %v, want input, forward, postrouting", TableName, after)
+			t.Fatalf("chains in table %s = %v, want input, forward, postrouting", TableName("fgtest0"), after)
 		}
 		for chain, n := range before {
 			if after[chain] != n || n == 0 {
@@ -93,8 +93,8 @@ func TestTeardownRemovesEverything(t *testing.T) {
 	if links := append(fargoLinks(t, h.ns, "fgtest0"), fargoLinks(t, h.ns, hostVethPrefix)...); len(links) != 0 {
 		t.Errorf("links left after Teardown: %v", links)
 	}
-	if _, err := nftConn(h.ns).ListTableOfFamily(TableName, nftables.TableFamilyIPv4); err == nil {
-		t.Errorf("table %s still exists after Teardown", TableName)
+	if _, err := nftConn(h.ns).ListTableOfFamily(TableName("fgtest0"), nftables.TableFamilyIPv4); err == nil {
+		t.Errorf("table %s still exists after Teardown", TableName("fgtest0"))
 	}
 	if uids, _ := h.Attached(); len(uids) != 0 {
 		t.Errorf("Attached() after Teardown = %v, want none", uids)
@@ -126,14 +126,14 @@ func nftConn(ns netns.NsHandle) *nftables.Conn {
 func ruleCounts(t testing.TB, ns netns.NsHandle) map[string]int {
 	t.Helper()
 	c := nftConn(ns)
-	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	table := &nftables.Table{Name: TableName("fgtest0"), Family: nftables.TableFamilyIPv4}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	counts := map[string]int{}
 	for _, ch := range chains {
-		if ch.Table.Name != TableName {
+		if ch.Table.Name != TableName("fgtest0") {
 			continue
 		}
 		rules, err := c.GetRules(table, ch)

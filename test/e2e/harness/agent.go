@@ -17,7 +17,9 @@ func NewAgent(t testing.TB, srv *Server, netns, server, name, dataDir string, ex
 		"--name", name, "--data-dir", dataDir}
 	a := &Server{DataDir: dataDir, Kubeconfig: srv.Kubeconfig, Args: append(args, extra...), ReadyLine: "joined"}
 	if netns != "" {
-		a.Wrapper = []string{"ip", "netns", "exec", netns}
+		// nsenter, not `ip netns exec`: that also remounts /sys for the
+		// namespace, which hides the cgroup hierarchies a host needs.
+		a.Wrapper = []string{"nsenter", "--net=/var/run/netns/" + netns, "--"}
 	}
 	return a
 }
