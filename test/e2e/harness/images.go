@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/fargo-dev/fargo/internal/image/imagetest"
@@ -48,9 +50,28 @@ func RemoveSeedTarball() {
 
 // WriteImageTarball writes the busybox image under names to path.
 func WriteImageTarball(path string, names ...string) error {
+	return WriteImageTarballWithData(path, 0, names...)
+}
+
+// WriteImageTarballWithData is WriteImageTarball with a layer of size
+// random bytes on top, so that no host has the image's layers yet.
+func WriteImageTarballWithData(path string, size int, names ...string) error {
 	img, err := imagetest.Busybox()
 	if err != nil {
 		return err
+	}
+	if size > 0 {
+		data := make([]byte, size)
+		if _, err := rand.Read(data); err != nil {
+			return err
+		}
+		layer, err := imagetest.Layer([]imagetest.Entry{{Name: "data/random", Mode: 0o644, Content: data}})
+		if err != nil {
+			return err
+		}
+		if img, err = mutate.AppendLayers(img, layer); err != nil {
+			return err
+		}
 	}
 	refs := map[name.Reference]v1.Image{}
 	for _, s := range names {
