@@ -135,10 +135,21 @@ func (w *podWorker) run() {
 		}
 		cancel()
 	}()
-	if w.setUp(ctx) {
+	if finished(w.current()) {
+		// Finished before this agent started (it restarted): nothing
+		// runs again; the sandbox went when the pod finished.
+		w.finished = true
+		<-w.stopC
+	} else if w.setUp(ctx) {
 		w.loop(ctx)
 	}
 	w.terminate()
+}
+
+// finished reports a pod whose phase is final, as a kubelet never runs
+// such a pod again.
+func finished(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
 // setUp makes the pod's network, volumes and sandbox, retrying until it
@@ -197,7 +208,7 @@ func (w *podWorker) loop(ctx context.Context) {
 		if !w.finished {
 			w.refreshContainers(ctx)
 			w.step(ctx)
-			if w.phase() == corev1.PodSucceeded || w.phase() == corev1.PodFailed {
+			if p := w.phase(); p == corev1.PodSucceeded || p == corev1.PodFailed {
 				w.finish(ctx)
 			}
 			w.refreshVolumes(ctx)

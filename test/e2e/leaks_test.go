@@ -134,7 +134,8 @@ data: {k: v}
 
 // TestAgentRestartAdoptsPods: kill -9 of `fargo up` with 5 running pods,
 // then a start on the same data dir: the same containers run on, with
-// restartCount 0, and their logs go on growing.
+// restartCount 0, and their logs go on growing; a pod that had finished
+// is not run again.
 func TestAgentRestartAdoptsPods(t *testing.T) {
 	srv := startRunning(t)
 	cs := srv.Client(t)
@@ -152,6 +153,13 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 			return nil
 		}))
 	}
+	apply(t, srv, podManifest("once", "Never", "echo once", ""))
+	once := waitPod(t, cs, "once", 2*time.Minute, "Succeeded", func(p *corev1.Pod) error {
+		if p.Status.Phase != corev1.PodSucceeded {
+			return fmt.Errorf("not done")
+		}
+		return nil
+	})
 	srv.Kill()
 	logged := map[string]int{}
 	for _, p := range before {
@@ -177,5 +185,16 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 			}
 			return nil
 		})
+	}
+	time.Sleep(3 * time.Second) // time for a wrong restart of "once" to show
+	p, err := cs.CoreV1().Pods("study-aews").Get(context.Background(), "once", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.Phase != corev1.PodSucceeded || strings.Count(readLog(once, "c", 0), "once") != 1 {
+		t.Errorf("finished pod after the restart: phase %s, log %q", p.Status.Phase, readLog(once, "c", 0))
+	}
+	if left := processesOf(string(once.UID)); len(left) > 0 {
+		t.Errorf("finished pod runs again: %v", left)
 	}
 }
