@@ -81,9 +81,14 @@ func BenchmarkColdPull(b *testing.B) {
 
 // podStartCluster starts `fargo up` with room for 100 smallest pods and
 // the seed images imported, and a Fargate profile for namespace start.
+// FARGO_BENCH_TIER picks the host's sandbox tier (default oci/runc).
 func podStartCluster(b *testing.B) (*harness.Server, kubernetes.Interface) {
 	harness.RequireRoot(b)
-	srv := harness.NewServer(b, "up", b.TempDir(), "--cpu", "200", "--memory", "400Gi", "--name", "bench")
+	args := []string{"--cpu", "200", "--memory", "400Gi", "--name", "bench"}
+	if tier := os.Getenv("FARGO_BENCH_TIER"); tier != "" {
+		args = append(args, "--tier", tier) // e.g. oci/crun, to compare tiers
+	}
+	srv := harness.NewServer(b, "up", b.TempDir(), args...)
 	srv.Start(b)
 	b.Cleanup(func() { deleteAll(context.Background(), b, srv.Client(b)) })
 	srv.ImportImages(b, harness.SeedTarball(b))
