@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,6 +57,11 @@ func isPauseOf(pid int, uid string) bool {
 func (r *Runtime) ensurePause(ctx context.Context, rec podRecord) (processRef, error) {
 	if p, ok := r.readPause(rec.UID); ok {
 		return p, nil
+	}
+	// An unrecorded pause is a previous agent's that died before writing
+	// the record: it goes, so the pod has exactly one.
+	if err := r.stopPause(rec.UID); err != nil {
+		return processRef{}, err
 	}
 	p, err := r.startPause(ctx, rec)
 	if err != nil {
@@ -125,19 +131,38 @@ func waitReady(ctx context.Context, ready *os.File) error {
 	return fmt.Errorf("pause process did not get ready: %v (see the agent's log)", err)
 }
 
-// stopPause kills the pod's pause process and waits until it is gone.
+// stopPause kills the pod's pause processes and waits until they are
+// gone: the recorded one, and any an agent killed between starting one
+// and recording it left behind.
 func (r *Runtime) stopPause(uid string) error {
-	p, ok := r.readPause(uid)
-	if !ok {
-		return nil
+	var errs []error
+	for _, p := range pausesOf(uid) {
+		if err := p.kill(unix.SIGKILL); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !p.waitGone(5 * time.Second) {
+			errs = append(errs, fmt.Errorf("pause process %d did not end after SIGKILL", p.Pid))
+		}
 	}
-	if err := p.kill(unix.SIGKILL); err != nil {
-		return err
+	return errors.Join(errs...)
+}
+
+// pausesOf finds the running pause processes of pod uid by their
+// command lines.
+func pausesOf(uid string) []processRef {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	var found []processRef
+	for _, dir := range procs {
+		pid, err := strconv.Atoi(filepath.Base(dir))
+		if err != nil || !isPauseOf(pid, uid) {
+			continue
+		}
+		if ref, err := refOf(pid); err == nil {
+			found = append(found, ref)
+		}
 	}
-	if !p.waitGone(5 * time.Second) {
-		return errors.New("pause process did not end after SIGKILL")
-	}
-	return nil
+	return found
 }
 
 // shimEnv is the environment of shim and pause processes: one P is

@@ -145,7 +145,7 @@ func (r *Runtime) RemovePod(ctx context.Context, uid string) error {
 	defer lock.Unlock()
 	dir := r.podDir(uid)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return r.cgroups.remove(r.podCgroup(uid))
+		return errors.Join(r.stopPause(uid), r.cgroups.remove(r.podCgroup(uid)))
 	}
 	var errs []error
 	ids, _ := r.containerIDs(uid)
