@@ -15,12 +15,16 @@ func NewAgent(t testing.TB, srv *Server, netns, server, name, dataDir string, ex
 	t.Helper()
 	args := []string{"agent", "--server", server, "--token-file", srv.DataDir + "/token",
 		"--name", name, "--data-dir", dataDir}
-	a := &Server{DataDir: dataDir, Kubeconfig: srv.Kubeconfig, Args: append(args, extra...), ReadyLine: "joined"}
+	a := &Server{DataDir: dataDir, Kubeconfig: srv.Kubeconfig, ReadyLine: "joined"}
 	if netns != "" {
 		// nsenter, not `ip netns exec`: that also remounts /sys for the
 		// namespace, which hides the cgroup hierarchies a host needs.
+		// The namespace's removal takes its pod network with it.
 		a.Wrapper = []string{"nsenter", "--net=/var/run/netns/" + netns, "--"}
+	} else {
+		args = a.ownBridge(args, extra, "")
 	}
+	a.Args = append(args, extra...)
 	return a
 }
 

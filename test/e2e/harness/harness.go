@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -86,6 +87,9 @@ type Server struct {
 	// set, runs the binary (like ip netns exec NAME).
 	ReadyLine string
 	Wrapper   []string
+	// bridge and podCIDR are set for a host in this network namespace:
+	// the pod network that cleanup tears down.
+	bridge, podCIDR string
 
 	cmd     *exec.Cmd
 	output  *syncBuffer
@@ -104,13 +108,28 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		"--etcd-peer-port", strconv.Itoa(FreePort(t)),
 		"--webhook-port", strconv.Itoa(FreePort(t)),
 	}
+	s := &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), ReadyLine: "fargo is ready"}
 	if verb == "up" {
 		// The local registry's default port may be taken by the user's
 		// own cluster; tests import images through the data dir.
 		args = append(args, "--registry-address", "127.0.0.1:0")
+		args = s.ownBridge(args, extra, "10.42.0.0/16")
 	}
-	return &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"),
-		Args: append(args, extra...), ReadyLine: "fargo is ready"}
+	s.Args = append(args, extra...)
+	return s
+}
+
+// ownBridge gives a host in this network namespace a bridge of its own,
+// so that tests never touch the user's fargo0, and records what cleanup
+// tears down. extra's own --pod-cidr, if any, is the host's block.
+func (s *Server) ownBridge(args, extra []string, podCIDR string) []string {
+	s.bridge, s.podCIDR = fmt.Sprintf("fgt%05x", rand.IntN(1<<20)), podCIDR
+	for i, a := range extra {
+		if a == "--pod-cidr" && i+1 < len(extra) {
+			s.podCIDR = extra[i+1]
+		}
+	}
+	return append(args, "--bridge", s.bridge)
 }
 
 // Start runs the server and waits until it says it is ready; the test's
@@ -120,7 +139,7 @@ func (s *Server) Start(t testing.TB) {
 	s.StartShared(t)
 	t.Cleanup(func() {
 		s.kill()
-		Sweep(t, s.DataDir)
+		s.sweep(t)
 	})
 }
 

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,20 +12,50 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 
+	"github.com/fargo-dev/fargo/internal/network"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
 )
 
-// Sweep removes what a killed host agent under dataDir left running:
-// the sandboxes of its pods (processes, cgroups, mounts), their logs,
-// and every mount under dataDir, so the test's directory can go. Tests
-// kill agents on purpose (a crash, the end of a test); a real host's
-// restarted agent does this itself for pods deleted meanwhile.
-func Sweep(t testing.TB, dataDir string) {
+// sweep removes what a killed host agent under s.DataDir left: the
+// sandboxes of its pods (processes, cgroups, mounts), their logs, its pod
+// network in this namespace (bridge, veths, nftables table), and every
+// mount under the data dir, so the test's directory can go. Tests kill
+// agents on purpose (a crash, the end of a test); a real host's
+// restarted agent does this itself for pods deleted meanwhile, and keeps
+// its bridge.
+func (s *Server) sweep(t testing.TB) {
 	t.Helper()
-	for _, dir := range []string{dataDir, filepath.Join(dataDir, "agent")} {
+	for _, dir := range []string{s.DataDir, filepath.Join(s.DataDir, "agent")} {
 		sweepSandboxes(t, filepath.Join(dir, "sandboxes"))
+		s.sweepNetwork(t, filepath.Join(dir, "netns"))
 	}
-	unmountUnder(t, dataDir)
+	unmountUnder(t, s.DataDir)
+}
+
+// sweepNetwork tears down the host's pod network if its netns dir is
+// under dir.
+func (s *Server) sweepNetwork(t testing.TB, netnsDir string) {
+	t.Helper()
+	if s.bridge == "" {
+		return
+	}
+	if _, err := os.Stat(netnsDir); err != nil {
+		return
+	}
+	cidr, err := netip.ParsePrefix(s.podCIDR)
+	if err != nil {
+		t.Errorf("sweeping bridge %s: pod CIDR %q: %v", s.bridge, s.podCIDR, err)
+		return
+	}
+	n, err := network.New(network.Config{Bridge: s.bridge, PodCIDRs: []netip.Prefix{cidr}, NetnsDir: netnsDir})
+	if err != nil {
+		t.Errorf("sweeping bridge %s: %v", s.bridge, err)
+		return
+	}
+	defer n.Close()
+	if err := n.Teardown(context.Background()); err != nil {
+		t.Errorf("sweeping bridge %s: %v", s.bridge, err)
+	}
 }
 
 func sweepSandboxes(t testing.TB, root string) {
