@@ -140,15 +140,21 @@ func pendingConditions(pod *corev1.Pod, now metav1.Time) []corev1.PodCondition {
 		{Type: corev1.ContainersReady, Status: corev1.ConditionFalse, Reason: "ContainersNotReady", Message: unready},
 		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
 	}
+	KeepTransitionTimes(conds, pod.Status.Conditions, now)
+	return conds
+}
+
+// KeepTransitionTimes stamps conds with now, except those whose status is
+// what previous said: they keep the time of their last transition.
+func KeepTransitionTimes(conds, previous []corev1.PodCondition, now metav1.Time) {
 	for i := range conds {
 		conds[i].LastTransitionTime = now
-		for _, old := range pod.Status.Conditions {
+		for _, old := range previous {
 			if old.Type == conds[i].Type && old.Status == conds[i].Status {
 				conds[i].LastTransitionTime = old.LastTransitionTime
 			}
 		}
 	}
-	return conds
 }
 
 func waitingStatuses(containers []corev1.Container, reason string) []corev1.ContainerStatus {

@@ -179,6 +179,7 @@ func (a *Agent) Stop(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	a.mu.Lock()
 	delete(a.workers, pod.UID)
 	a.mu.Unlock()
+	a.backoff.forget(pod.UID)
 	return true, removeLogs(a.cfg.LogDir, pod)
 }
 
@@ -202,10 +203,12 @@ func (a *Agent) Collect(ctx context.Context, keep map[types.UID]bool) error {
 		return err
 	}
 	var errs []error
+	seen := map[string]bool{}
 	for _, uid := range append(pods, attached...) {
-		if keep[types.UID(uid)] {
+		if keep[types.UID(uid)] || seen[uid] {
 			continue
 		}
+		seen[uid] = true
 		a.log.Info("Removing what is left of a deleted pod", "uid", uid)
 		errs = append(errs, a.removeSandbox(ctx, uid))
 	}

@@ -1,10 +1,12 @@
 package nodeagent
 
 import (
+	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Kubelet's restart and image-pull back-off.
@@ -43,7 +45,7 @@ func (b *backoffs) waiting(key string, failedAt time.Time) (time.Duration, bool)
 }
 
 // next records a retry: the next failure waits twice as long.
-func (b *backoffs) next(key string, _ time.Time) {
+func (b *backoffs) next(key string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d, ok := b.by[key]
@@ -62,12 +64,12 @@ func (b *backoffs) reset(key string) {
 	delete(b.by, key)
 }
 
-// forget drops every key of a pod.
-func (b *backoffs) forget(prefix string) {
+// forget drops every key of the pod uid, once it is gone.
+func (b *backoffs) forget(uid types.UID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k := range b.by {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+		if strings.HasPrefix(k, string(uid)+"/") || strings.HasPrefix(k, "pull/"+string(uid)+"/") {
 			delete(b.by, k)
 		}
 	}

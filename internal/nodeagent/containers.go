@@ -98,25 +98,20 @@ func (w *podWorker) adopt(ctx context.Context) error {
 			w.removeAttempt(ctx, st)
 		}
 	}
-	for _, c := range w.ctrs {
-		if c.init && c.succeeded() {
-			w.initDone = w.allInitSucceeded()
-		}
-	}
-	if !w.initDone && len(pod.Spec.InitContainers) == 0 {
-		w.initDone = true
-	}
-	for _, c := range w.ctrs {
-		if !c.init && c.cur != nil {
-			w.initDone = true // regular containers ran: init was done
-		}
-	}
+	w.initDone = initDone(pod, w.ctrs)
 	return nil
 }
 
-func (w *podWorker) allInitSucceeded() bool {
-	for i := range w.current().Spec.InitContainers {
-		if !w.ctrs[w.current().Spec.InitContainers[i].Name].succeeded() {
+// initDone reports whether the pod's init containers all succeeded, or a
+// regular container ran (then they had, though their attempts are gone).
+func initDone(pod *corev1.Pod, ctrs map[string]*container) bool {
+	for _, c := range ctrs {
+		if !c.init && c.cur != nil {
+			return true
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		if !ctrs[pod.Spec.InitContainers[i].Name].succeeded() {
 			return false
 		}
 	}

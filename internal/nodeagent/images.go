@@ -54,7 +54,7 @@ func (w *podWorker) pull(ctx context.Context, pod *corev1.Pod, c *container, key
 		}
 		w.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", ref, err)
 		w.waitWith(pod, c, "ErrImagePull", err)
-		w.a.backoff.next(key, w.a.cfg.Now())
+		w.a.backoff.next(key)
 		c.pullFailedAt = w.a.cfg.Now()
 		return nil, false
 	}

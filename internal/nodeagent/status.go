@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/fargo-dev/fargo/internal/hostagent"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 )
 
@@ -73,20 +74,20 @@ func (w *podWorker) status() corev1.PodStatus {
 		QOSClass:  pod.Status.QOSClass,
 	}
 	for i := range pod.Spec.InitContainers {
-		st.InitContainerStatuses = append(st.InitContainerStatuses, w.containerStatus(pod, &pod.Spec.InitContainers[i]))
+		st.InitContainerStatuses = append(st.InitContainerStatuses, w.containerStatus(&pod.Spec.InitContainers[i]))
 	}
 	for i := range pod.Spec.Containers {
-		st.ContainerStatuses = append(st.ContainerStatuses, w.containerStatus(pod, &pod.Spec.Containers[i]))
+		st.ContainerStatuses = append(st.ContainerStatuses, w.containerStatus(&pod.Spec.Containers[i]))
 	}
 	st.Conditions = w.conditions(pod, st)
 	return st
 }
 
-func (w *podWorker) containerStatus(pod *corev1.Pod, spec *corev1.Container) corev1.ContainerStatus {
+func (w *podWorker) containerStatus(spec *corev1.Container) corev1.ContainerStatus {
 	c := w.ctrs[spec.Name]
 	out := corev1.ContainerStatus{Name: spec.Name, Image: spec.Image}
 	if c == nil {
-		out.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.defaultWaiting(pod)}
+		out.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.defaultWaiting()}
 		return out
 	}
 	if c.imageName != "" {
@@ -107,7 +108,7 @@ func (w *podWorker) containerStatus(pod *corev1.Pod, spec *corev1.Container) cor
 			out.LastTerminationState = w.state(c.cur)
 		}
 	case c.cur == nil:
-		out.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.defaultWaiting(pod)}
+		out.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.defaultWaiting()}
 	}
 	running := c.running() && c.waitReason == ""
 	out.Started = &running
@@ -119,7 +120,7 @@ func (w *podWorker) containerStatus(pod *corev1.Pod, spec *corev1.Container) cor
 	return out
 }
 
-func (w *podWorker) defaultWaiting(pod *corev1.Pod) string {
+func (w *podWorker) defaultWaiting() string {
 	if !w.initDone {
 		return "PodInitializing"
 	}
@@ -162,15 +163,7 @@ func (w *podWorker) conditions(pod *corev1.Pod, st corev1.PodStatus) []corev1.Po
 	if w.posted != nil {
 		previous = w.posted.Conditions
 	}
-	now := metav1.NewTime(w.a.cfg.Now())
-	for i := range conds {
-		conds[i].LastTransitionTime = now
-		for _, old := range previous {
-			if old.Type == conds[i].Type && old.Status == conds[i].Status {
-				conds[i].LastTransitionTime = old.LastTransitionTime
-			}
-		}
-	}
+	hostagent.KeepTransitionTimes(conds, previous, metav1.NewTime(w.a.cfg.Now()))
 	return conds
 }
 

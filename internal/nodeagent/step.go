@@ -83,7 +83,7 @@ func (w *podWorker) restart(ctx context.Context, pod *corev1.Pod, c *container) 
 		c.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", wait, c.spec.Name, podDesc(pod))
 		return
 	}
-	w.a.backoff.next(key, c.cur.FinishedAt)
+	w.a.backoff.next(key)
 	w.startContainer(ctx, pod, c)
 }
 

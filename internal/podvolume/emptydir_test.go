@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -34,7 +35,7 @@ func TestSetupEmptyDirOnDisk(t *testing.T) {
 	if gidOf(info) != 2000 {
 		t.Errorf("group = %d, want fsGroup 2000", gidOf(info))
 	}
-	if mounted, _ := isMountPoint(dir); mounted {
+	if mounted, _ := mountinfo.Mounted(dir); mounted {
 		t.Errorf("disk emptyDir is a mount point")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "kept"), []byte("x"), 0o644); err != nil {
@@ -122,7 +123,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 	if got := readFile(t, filepath.Join(dirs["creds"], "password")); got != "s3cret" {
 		t.Errorf("secret password = %q", got)
 	}
-	if mounted, _ := isMountPoint(dirs["creds"]); !mounted {
+	if mounted, _ := mountinfo.Mounted(dirs["creds"]); !mounted {
 		t.Errorf("secret volume is not on a tmpfs")
 	}
 	if err := m.Teardown(string(pod.UID)); err != nil {

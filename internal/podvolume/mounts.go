@@ -9,10 +9,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cyphar/filepath-securejoin"
-	"github.com/fargo-dev/fargo/internal/sandbox"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
+
+	"github.com/fargo-dev/fargo/internal/sandbox"
 )
 
 // Mounts turns c's volumeMounts into bind mounts from the directories

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fargo-dev/fargo/internal/sandbox"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fargo-dev/fargo/internal/sandbox"
 )
 
 func TestMounts(t *testing.T) {

@@ -59,7 +59,7 @@ func ensureTmpfs(dir string, sizeBytes int64, mode os.FileMode) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	mounted, err := isMountPoint(dir)
+	mounted, err := mountinfo.Mounted(dir)
 	if err != nil || mounted {
 		return err
 	}
@@ -71,11 +71,6 @@ func ensureTmpfs(dir string, sizeBytes int64, mode os.FileMode) error {
 		return fmt.Errorf("mount tmpfs on %s: %w (the agent needs root with CAP_SYS_ADMIN)", dir, err)
 	}
 	return nil
-}
-
-func isMountPoint(dir string) (bool, error) {
-	points, err := mountPointsUnder(dir)
-	return slices.Contains(points, resolved(dir)), err
 }
 
 // removePodDir unmounts every mount below podDir, deepest first, then

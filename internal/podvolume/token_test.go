@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -101,7 +102,7 @@ func TestProjectedServiceAccountVolume(t *testing.T) {
 		}
 	})
 	t.Run("volume is a tmpfs", func(t *testing.T) {
-		if mounted, err := isMountPoint(dir); err != nil || !mounted {
+		if mounted, err := mountinfo.Mounted(dir); err != nil || !mounted {
 			t.Errorf("projected volume not on a tmpfs: %v, %v", mounted, err)
 		}
 	})

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/moby/sys/mountinfo"
+
 	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/shim"
 )
@@ -100,7 +102,7 @@ func writePodFiles(dir string, files map[string][]byte) (map[string]string, erro
 
 // mountShm mounts the pod's /dev/shm tmpfs unless it is mounted.
 func mountShm(dir string) error {
-	if mounted, err := isMountPoint(dir); err != nil || mounted {
+	if mounted, err := mountinfo.Mounted(dir); err != nil || mounted {
 		return err
 	}
 	err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size="+shmSize)
@@ -108,18 +110,6 @@ func mountShm(dir string) error {
 		return fmt.Errorf("oci: mount pod /dev/shm at %s: %w", dir, err)
 	}
 	return nil
-}
-
-// isMountPoint says whether dir is on another filesystem than its parent.
-func isMountPoint(dir string) (bool, error) {
-	var st, parent unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return false, err
-	}
-	if err := unix.Stat(filepath.Dir(dir), &parent); err != nil {
-		return false, err
-	}
-	return st.Dev != parent.Dev, nil
 }
 
 func (r *Runtime) readPod(uid string) (podRecord, error) {
