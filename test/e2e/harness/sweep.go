@@ -25,21 +25,21 @@ import (
 // its bridge.
 func (s *Server) sweep(t testing.TB) {
 	t.Helper()
-	for _, dir := range []string{s.DataDir, filepath.Join(s.DataDir, "agent")} {
-		sweepSandboxes(t, filepath.Join(dir, "sandboxes"))
-		s.sweepNetwork(t, filepath.Join(dir, "netns"))
+	agentDir := s.DataDir
+	if s.Args[0] == "up" {
+		agentDir = filepath.Join(s.DataDir, "agent")
 	}
+	sweepSandboxes(t, filepath.Join(agentDir, "sandboxes"))
+	s.sweepNetwork(t, filepath.Join(agentDir, "netns"))
 	unmountUnder(t, s.DataDir)
 }
 
-// sweepNetwork tears down the host's pod network if its netns dir is
-// under dir.
+// sweepNetwork tears down the host's pod network in this namespace, if
+// it has one: its pods' netns files in netnsDir, veths, the bridge and
+// the nftables table. Each is removed only if present.
 func (s *Server) sweepNetwork(t testing.TB, netnsDir string) {
 	t.Helper()
 	if s.bridge == "" {
-		return
-	}
-	if _, err := os.Stat(netnsDir); err != nil {
 		return
 	}
 	cidr, err := netip.ParsePrefix(s.podCIDR)
