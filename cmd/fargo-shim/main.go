@@ -3,7 +3,8 @@
 // that each running container costs a few MiB of memory, not a hundred.
 //
 //	fargo-shim run --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... \
-//	    --log FILE --exit-file FILE [--report-fd 3]
+//	    --log FILE --exit-file FILE [--report-fd 3] \
+//	    [--attach-socket PATH] [--stdin [--stdin-once]] [--tty]
 //	fargo-shim pause [--hostname NAME] [--pod UID] [--ready-fd 1]
 //	fargo-shim wrap [--unmount PATH]... -- COMMAND ARGS...
 package main
@@ -56,6 +57,10 @@ func run(args []string) error {
 	fs.StringVar(&cfg.LogPath, "log", "", "CRI log file")
 	fs.StringVar(&cfg.ExitFile, "exit-file", "", "file to write the exit status to")
 	fs.StringVar(&cfg.PidFile, "pid-file", "", "file for the container's pid (default BUNDLE/container.pid)")
+	fs.StringVar(&cfg.AttachSocket, "attach-socket", "", "unix socket to serve attach clients on (fargo-attach protocol)")
+	fs.BoolVar(&cfg.Stdin, "stdin", false, "keep the container's stdin open for attach clients")
+	fs.BoolVar(&cfg.StdinOnce, "stdin-once", false, "close stdin when the first attach client using it detaches")
+	fs.BoolVar(&cfg.TTY, "tty", false, "run the container with a terminal (process.terminal), received on a console socket")
 	reportFD := fs.Int("report-fd", 3, "inherited fd to write the start report to (-1: none)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,8 +53,9 @@ func TestDependsOnNoKubernetes(t *testing.T) {
 }
 
 // fakeRuntime is an OCI runtime stand-in: "run" starts $FAKE_SCRIPT
-// at once with the runtime's stdout and stderr, as runc's pass-through
-// stdio does, and writes its pid; $FAKE_FAIL makes run fail.
+// at once with the runtime's stdout and stderr (and stdin, with
+// $FAKE_STDIN), as runc's pass-through stdio does, and writes its pid;
+// $FAKE_FAIL makes run fail.
 const fakeRuntime = `#!/bin/sh
 cmd=$1; shift
 case "$cmd" in
@@ -63,7 +65,7 @@ run)
     if [ "$1" = --pid-file ]; then pidfile=$2; shift; fi
     shift
   done
-  sh -c "$FAKE_SCRIPT" </dev/null &
+  if [ -n "$FAKE_STDIN" ]; then exec 3<&0; sh -c "$FAKE_SCRIPT" <&3 3<&- & else sh -c "$FAKE_SCRIPT" </dev/null & fi
   echo $! > "$pidfile" ;;
 esac
 exit 0
@@ -78,7 +80,7 @@ type shimRun struct {
 
 // startShim runs "fargo-shim run" with the fake runtime and reads its
 // start report.
-func startShim(t *testing.T, script, fail string) shimRun {
+func startShim(t *testing.T, script, fail string, flags ...string) shimRun {
 	t.Helper()
 	dir := t.TempDir()
 	runtime := filepath.Join(dir, "fake-runtime")
@@ -95,7 +97,12 @@ func startShim(t *testing.T, script, fail string) shimRun {
 	defer reportR.Close()
 	run.cmd = exec.Command(shimBin, "run", "--id", "c1", "--bundle", bundle, "--runtime", runtime,
 		"--log", run.logPath, "--exit-file", filepath.Join(dir, "exit.json"))
+	run.cmd.Args = append(run.cmd.Args, flags...)
+	run.cmd.Dir = dir // as the agent runs it: in the container's dir
 	run.cmd.Env = append(os.Environ(), "FAKE_SCRIPT="+script, "FAKE_FAIL="+fail, "GOMAXPROCS=1")
+	if slices.Contains(flags, "--stdin") {
+		run.cmd.Env = append(run.cmd.Env, "FAKE_STDIN=1")
+	}
 	run.cmd.ExtraFiles = []*os.File{reportW}
 	run.cmd.Stderr = os.Stderr
 	run.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -213,7 +220,8 @@ func logEntries(t *testing.T, path string) []string {
 // TestShimMemory reports the resident memory of a shim copying a running
 // container's output; the goal is at most 3 MiB.
 func TestShimMemory(t *testing.T) {
-	run := startShim(t, "while true; do echo tick; sleep 0.05; done", "")
+	// As the agent runs it: serving attach.
+	run := startShim(t, "while true; do echo tick; sleep 0.05; done", "", "--attach-socket", "attach.sock")
 	time.Sleep(300 * time.Millisecond)
 	rss, anon := memKiB(t, run.cmd.Process.Pid)
 	t.Logf("shim RSS %d KiB (%d KiB anonymous; the rest is the binary's pages, shared by all shims)", rss, anon)

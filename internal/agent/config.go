@@ -55,6 +55,13 @@ type Config struct {
 	// ShimPath is the fargo-shim binary; empty means next to this
 	// executable, then PATH.
 	ShimPath string
+	// KubeletPort is where the host serves its pod-nodes' kubelet API;
+	// the firewall steers POD_IP:10250 there.
+	KubeletPort int
+	// ContainerLogMaxSize and ContainerLogMaxFiles rotate containers'
+	// logs, as a kubelet's containerLogMaxSize and containerLogMaxFiles.
+	ContainerLogMaxSize  resource.Quantity
+	ContainerLogMaxFiles int
 }
 
 // CPUOvercommit is how many vCPUs of provisioned Fargate sizes a host offers
@@ -75,6 +82,10 @@ func Default() Config {
 		DataDir:       "/var/lib/fargo-agent",
 		Bridge:        "fargo0",
 		LogDir:        "/var/log",
+		KubeletPort:   10250,
+
+		ContainerLogMaxSize:  resource.MustParse("10Mi"),
+		ContainerLogMaxFiles: 5,
 	}
 }
 
@@ -113,6 +124,15 @@ func (c *Config) Validate() error {
 	}
 	if _, err := runtimeOf(c.Tier); err != nil {
 		return err
+	}
+	if c.KubeletPort <= 0 || c.KubeletPort > 65535 {
+		return fmt.Errorf("--kubelet-port %d is not a TCP port", c.KubeletPort)
+	}
+	if c.ContainerLogMaxSize.Value() < 1<<10 {
+		return fmt.Errorf("--container-log-max-size %s is too small: use at least 1Ki, like the default 10Mi", c.ContainerLogMaxSize.String())
+	}
+	if c.ContainerLogMaxFiles < 2 {
+		return fmt.Errorf("--container-log-max-files %d must be at least 2 (the current file and one rotated)", c.ContainerLogMaxFiles)
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir is empty: give a directory for the host's credentials")

@@ -16,6 +16,7 @@ import (
 	"github.com/fargo-dev/fargo/internal/network"
 	"github.com/fargo-dev/fargo/internal/nodeagent"
 	"github.com/fargo-dev/fargo/internal/podvolume"
+	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
 )
 
@@ -28,30 +29,38 @@ func runtimeOf(tier string) (string, error) {
 	return name, nil
 }
 
+// podRunner is what runs this host's pods: the node agent over the pod
+// network and the sandbox runtime.
+type podRunner struct {
+	pods    *nodeagent.Agent
+	network *network.Network
+	runtime sandbox.Runtime
+}
+
 // newPodRunner makes what runs this host's pods: image store and puller,
 // pod network, volumes and the OCI sandbox runtime, under the node agent.
-func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *corev1.ConfigMap) (*nodeagent.Agent, error) {
+func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *corev1.ConfigMap) (podRunner, error) {
 	runtimeName, err := runtimeOf(c.Tier)
 	if err != nil {
-		return nil, err
+		return podRunner{}, err
 	}
 	store, err := image.Open(filepath.Join(c.DataDir, "images"))
 	if err != nil {
-		return nil, err
+		return podRunner{}, err
 	}
 	mirrors, err := image.ParseMirrors(c.RegistryMirrors)
 	if err != nil {
-		return nil, err
+		return podRunner{}, err
 	}
 	net, err := podNetwork(ctx, c)
 	if err != nil {
-		return nil, err
+		return podRunner{}, err
 	}
 	rt, err := oci.New(oci.Config{Root: filepath.Join(c.DataDir, "sandboxes"), Runtime: runtimeName, ShimPath: c.ShimPath})
 	if err != nil {
-		return nil, err
+		return podRunner{}, err
 	}
-	return nodeagent.New(nodeagent.Config{
+	pods, err := nodeagent.New(nodeagent.Config{
 		Client:        cs,
 		Runtime:       rt,
 		RuntimeName:   runtimeName,
@@ -63,6 +72,7 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 		ClusterDNS:    info.Data[v1.ClusterInfoDNSKey],
 		ClusterDomain: info.Data[v1.ClusterInfoDomainKey],
 	})
+	return podRunner{pods: pods, network: net, runtime: rt}, err
 }
 
 // images is the node agent's view of images: the puller fills the store,
@@ -82,7 +92,10 @@ func podNetwork(ctx context.Context, c Config) (*network.Network, error) {
 		}
 		cidrs = append(cidrs, p)
 	}
-	n, err := network.New(network.Config{Bridge: c.Bridge, PodCIDRs: cidrs, NetnsDir: filepath.Join(c.DataDir, "netns")})
+	n, err := network.New(network.Config{
+		Bridge: c.Bridge, PodCIDRs: cidrs, NetnsDir: filepath.Join(c.DataDir, "netns"),
+		KubeletPort: uint16(c.KubeletPort),
+	})
 	if err != nil {
 		return nil, err
 	}

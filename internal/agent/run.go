@@ -85,14 +85,18 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.C
 	if err != nil {
 		return hostagent.Config{}, err
 	}
-	pods, err := newPodRunner(ctx, c, cs, info)
+	runner, err := newPodRunner(ctx, c, cs, info)
 	if err != nil {
 		return hostagent.Config{}, err
 	}
-	go pods.Run(ctx)
+	go runner.pods.Run(ctx)
+	if err := serveKubeletAPI(ctx, c, cs, cfg, runner.pods, runner.runtime); err != nil {
+		return hostagent.Config{}, err
+	}
+	go keepRoutes(ctx, dyn, c.Name, runner.network)
 	return hostagent.Config{
 		Client:    cs,
-		Sandboxes: pods,
+		Sandboxes: runner.pods,
 		Hosts:     hostclient.New(dyn),
 		Name:      c.Name,
 		NodeInfo:  nodeInfo,

@@ -20,6 +20,7 @@ import (
 type hostFlags struct {
 	agent.Config
 	cpu, memory, reserveCPU, reserveMemory quantityFlag
+	logMaxSize                             quantityFlag
 }
 
 func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
@@ -41,6 +42,10 @@ func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
 	fs.StringSliceVar(&f.RegistryMirrors, "registry-mirror", nil, "registry=URL: pull that registry's images from the mirror first, like docker.io=http://127.0.0.1:5001")
 	fs.StringVar(&f.Bridge, "bridge", d.Bridge, "bridge this host's pods attach to (one per host in a network namespace)")
 	fs.StringVar(&f.LogDir, "pod-log-dir", d.LogDir, "where pod logs go: pods/NS_POD_UID/ and containers/*.log links")
+	f.logMaxSize = quantityFlag{q: &f.ContainerLogMaxSize}
+	fs.IntVar(&f.KubeletPort, "kubelet-port", d.KubeletPort, "port this host serves its pod-nodes' kubelet API on (each pod-node's address:10250 is steered there)")
+	fs.Var(&f.logMaxSize, "container-log-max-size", "size at which a container's log file is rotated, like the kubelet's containerLogMaxSize")
+	fs.IntVar(&f.ContainerLogMaxFiles, "container-log-max-files", d.ContainerLogMaxFiles, "log files kept per container, the current one included")
 }
 
 // agentFlags are `fargo agent`'s flags.

@@ -27,6 +27,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.DatastoreCertFile, "datastore-certfile", "", "client certificate for the external etcd")
 	fs.StringVar(&f.DatastoreKeyFile, "datastore-keyfile", "", "client key for the external etcd")
 	fs.IntVar(&f.WebhookPort, "webhook-port", d.WebhookPort, "loopback port of fargo's admission webhook, called by the apiserver")
+	fs.IntVar(&f.MetricsPort, "metrics-port", d.MetricsPort, "port of metrics-server (kubectl top) on the advertise address, called by the apiserver")
 	fs.IntVar(&f.MaxFargateProfiles, "max-fargate-profiles", d.MaxFargateProfiles, "most Fargate profiles the cluster may hold")
 	fs.StringVar(&f.ServiceCIDR, "service-cidr", d.ServiceCIDR, "range of Service ClusterIPs")
 	fs.StringVar(&f.ClusterDNS, "cluster-dns", d.ClusterDNS, "ClusterIP of the cluster DNS service, inside --service-cidr")

@@ -33,6 +33,12 @@ func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP, admissi
 		"--kubelet-client-certificate=" + s.kubeletClient.CertFile,
 		"--kubelet-client-key=" + s.kubeletClient.KeyFile,
 		"--kubelet-preferred-address-types=InternalIP",
+		// Each pod-node serves a certificate from the cluster CA
+		// (internal/servingcert); nothing else is trusted.
+		"--kubelet-certificate-authority=" + s.ca.CertFile,
+		// fargo server runs no Service proxy: the aggregator dials
+		// metrics-server's endpoint itself.
+		"--enable-aggregator-routing=true",
 		"--service-account-issuer=https://kubernetes.default.svc." + c.ClusterDomain,
 		"--service-account-key-file=" + s.serviceAccountPub,
 		"--service-account-signing-key-file=" + s.serviceAccountKey,

@@ -36,6 +36,9 @@ type Config struct {
 	// WebhookPort is where fargo's admission webhook listens, on loopback:
 	// only this machine's apiserver calls it.
 	WebhookPort int
+	// MetricsPort is where metrics-server (metrics.k8s.io, for kubectl
+	// top) listens, on the advertise address: the aggregator calls it.
+	MetricsPort int
 	// MaxFargateProfiles caps the profiles of the cluster (EKS: 10).
 	MaxFargateProfiles int
 
@@ -73,6 +76,7 @@ func Default() Config {
 		EtcdClientPort:     2379,
 		EtcdPeerPort:       2380,
 		WebhookPort:        10270,
+		MetricsPort:        10271,
 		MaxFargateProfiles: 10,
 		ServiceCIDR:        "172.20.0.0/16",
 		ClusterDNS:         "172.20.0.10",
@@ -108,7 +112,7 @@ func (c *Config) Validate() error {
 	for _, port := range []struct {
 		flag string
 		n    int
-	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}, {"--webhook-port", c.WebhookPort}} {
+	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}, {"--webhook-port", c.WebhookPort}, {"--metrics-port", c.MetricsPort}} {
 		if port.n < 1 || port.n > 65535 {
 			return fmt.Errorf("%s %d is not a TCP port (1-65535)", port.flag, port.n)
 		}

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/client-go/rest"
 
 	"github.com/fargo-dev/fargo/internal/fargatecontrollers"
 	"github.com/fargo-dev/fargo/internal/logfile"
+	"github.com/fargo-dev/fargo/internal/metricsapi"
 	"github.com/fargo-dev/fargo/internal/version"
 	"github.com/fargo-dev/fargo/internal/webhook"
 )
@@ -48,7 +50,7 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	if err := checkPorts(&c); err != nil {
+	if err := checkPorts(&c, advertise); err != nil {
 		return err
 	}
 	var s *certs
@@ -124,7 +126,7 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 		LaunchQPS:       c.LaunchQPS,
 		LaunchBurst:     c.LaunchBurst,
 	}
-	return progress.stage("fargate controllers", func() error {
+	if err := progress.stage("fargate controllers", func() error {
 		ready := make(chan struct{})
 		components.start("fargate-controllers", func(ctx context.Context) error { return fargatecontrollers.Run(ctx, fargate, ready) })
 		return components.until(ctx, time.Minute, func(context.Context) error {
@@ -133,6 +135,31 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 				return nil
 			default:
 				return errors.New("webhook not registered yet")
+			}
+		})
+	}); err != nil {
+		return err
+	}
+	return startMetricsAPI(ctx, progress, components, l, c, s, admin.config, advertise)
+}
+
+// startMetricsAPI runs metrics-server for `kubectl top` and waits until
+// metrics.k8s.io is registered.
+func startMetricsAPI(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config, s *certs, admin *rest.Config, advertise net.IP) error {
+	cfg := metricsapi.Config{
+		Admin: admin, ServerURL: serverURL(net.IPv4(127, 0, 0, 1), c.HTTPSPort),
+		CA: s.ca, PKIDir: l.PKI(), Kubeconfig: l.PKIFile("metrics-server.kubeconfig"),
+		Address: advertise, Port: c.MetricsPort,
+	}
+	return progress.stage("metrics API", func() error {
+		ready := make(chan struct{})
+		components.start("metrics-server", func(ctx context.Context) error { return metricsapi.Run(ctx, cfg, ready) })
+		return components.until(ctx, 2*time.Minute, func(context.Context) error {
+			select {
+			case <-ready:
+				return nil
+			default:
+				return errors.New("metrics.k8s.io not registered yet")
 			}
 		})
 	})
@@ -219,12 +246,13 @@ func advertiseAddress(c *Config) (net.IP, error) {
 
 // checkPorts fails early, and by name, when a port the control plane needs is
 // taken, instead of after etcd has started.
-func checkPorts(c *Config) error {
+func checkPorts(c *Config, advertise net.IP) error {
 	type port struct {
 		flag, host string
 		n          int
 	}
-	ports := []port{{"--https-listen-port", c.BindAddress, c.HTTPSPort}, {"--webhook-port", "127.0.0.1", c.WebhookPort}}
+	ports := []port{{"--https-listen-port", c.BindAddress, c.HTTPSPort}, {"--webhook-port", "127.0.0.1", c.WebhookPort},
+		{"--metrics-port", advertise.String(), c.MetricsPort}}
 	if c.embeddedEtcd() {
 		ports = append(ports, port{"--etcd-client-port", "127.0.0.1", c.EtcdClientPort},
 			port{"--etcd-peer-port", "127.0.0.1", c.EtcdPeerPort})

@@ -33,10 +33,12 @@ var allowedUsages = []certificatesv1.KeyUsage{
 }
 
 // RunApprover approves the certificate signing requests of joining hosts
-// until ctx ends; the controller manager's csrsigning controller then
-// issues them. It approves exactly what isHostCSR accepts and never denies
-// or otherwise touches any other request: those belong to other approvers
-// or to an administrator.
+// and the serving certificates hosts request for their pod-nodes, until
+// ctx ends; the controller manager's csrsigning controller then issues
+// them. It approves exactly what isHostCSR accepts; of a host's serving
+// requests it approves those checkServingCSR accepts and denies the rest;
+// it never touches any other request: those belong to other approvers or
+// to an administrator.
 func RunApprover(ctx context.Context, cs kubernetes.Interface) error {
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	informer := factory.Certificates().V1().CertificateSigningRequests()
@@ -100,6 +102,9 @@ func (a approver) handle(ctx context.Context, name string) error {
 	}
 	if decided(csr) {
 		return nil
+	}
+	if host, ok := hostOfServingCSR(csr); ok {
+		return a.decideServing(ctx, csr, host)
 	}
 	host, err := isHostCSR(csr)
 	if err != nil {

@@ -51,6 +51,7 @@ func InstallServerObjects(ctx context.Context, cs kubernetes.Interface, server s
 		apply(ctx, "ClusterRoleBinding", rbac.ClusterRoleBindings(), bootstrapperBinding(), syncClusterRoleBinding),
 		apply(ctx, "ClusterRole", rbac.ClusterRoles(), hostClusterRole(), syncClusterRole),
 		apply(ctx, "ClusterRoleBinding", rbac.ClusterRoleBindings(), hostClusterRoleBinding(), syncClusterRoleBinding),
+		apply(ctx, "ClusterRoleBinding", rbac.ClusterRoleBindings(), kubeletClientBinding(), syncClusterRoleBinding),
 		apply(ctx, "ValidatingAdmissionPolicy", vap.ValidatingAdmissionPolicies(), hostPolicy(), syncPolicy),
 		apply(ctx, "ValidatingAdmissionPolicyBinding", vap.ValidatingAdmissionPolicyBindings(), hostPolicyBinding(), syncPolicyBinding),
 	)
@@ -163,13 +164,28 @@ func hostClusterRoleBinding() *rbacv1.ClusterRoleBinding {
 	}
 }
 
+// KubeletClientUser is the apiserver's user name at kubelets (the CN of
+// its --kubelet-client-certificate).
+const KubeletClientUser = "kube-apiserver-kubelet-client"
+
+// kubeletClientBinding lets the apiserver use every pod-node's kubelet
+// API (logs, exec, attach, port-forward), as kubeadm binds it.
+func kubeletClientBinding() *rbacv1.ClusterRoleBinding {
+	return &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "fargo:" + KubeletClientUser},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:kubelet-api-admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: KubeletClientUser}},
+	}
+}
+
 func group(name string) rbacv1.Subject {
 	return rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: name}
 }
 
 // hostClusterRole is what a host agent does: serve its pod-nodes like a
-// kubelet (nodes, node leases, pods and their status, events), read what
-// pods reference, keep its Host and heartbeat Lease. The admission policy
+// kubelet (nodes, node leases, pods and their status, events, serving
+// certificates, the kubelet API's reviews), read what pods reference,
+// keep its Host and heartbeat Lease. The admission policy
 // narrows the writes to the host's own objects.
 func hostClusterRole() *rbacv1.ClusterRole {
 	read := []string{"get", "list", "watch"}
@@ -196,6 +212,11 @@ func hostClusterRole() *rbacv1.ClusterRole {
 			// Service proxying reads EndpointSlices, endpoints' successor.
 			rule("discovery.k8s.io", []string{"endpointslices"}, read),
 			rule("", []string{"serviceaccounts/token"}, []string{"create"}),
+			// Each pod-node's kubelet serving certificate (internal/servingcert).
+			rule("certificates.k8s.io", []string{"certificatesigningrequests"}, read, []string{"create"}),
+			// The kubelet API checks its callers as a kubelet does.
+			rule("authentication.k8s.io", []string{"tokenreviews"}, []string{"create"}),
+			rule("authorization.k8s.io", []string{"subjectaccessreviews"}, []string{"create"}),
 		},
 	}
 }

@@ -44,6 +44,14 @@ const (
 //	             iifname br oifname br accept          # pod to pod
 //	postrouting: ip saddr pods ip daddr pods|cluster accept
 //	             ip saddr pods masquerade              # NAT to the outside
+//	prerouting:  iifname != br ip daddr pods tcp dport 10250 redirect to :KubeletPort
+//	output:      ip daddr pods tcp dport 10250 redirect to :KubeletPort
+//
+// The last two (with Config.KubeletPort) make each pod-node's kubelet API
+// answer at its own address, as a kubelet's does, while the host agent
+// serves them all: the pod's IP may live in a netns or in a VM, and the
+// agent tells the pod-nodes apart by the original destination. Pods
+// themselves keep the port: their own traffic is not redirected.
 func (n *Network) installFirewall() error {
 	c, err := nftables.New(nftables.WithNetNSFd(int(n.hostNS)))
 	if err != nil {
@@ -57,6 +65,7 @@ func (n *Network) installFirewall() error {
 	n.addInputChain(c, table)
 	n.addForwardChain(c, table)
 	n.addPostroutingChain(c, table)
+	n.addKubeletRedirect(c, table)
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("network: install nftables table %q (kernel needs nf_tables and nft_masq): %w", table.Name, err)
 	}
@@ -106,6 +115,45 @@ func (n *Network) addPostroutingChain(c *nftables.Conn, t *nftables.Table) {
 			c.AddRule(rule(t, ch, prefixIs(ipv4SrcOffset, src), prefixIs(ipv4DstOffset, dst), verdict(expr.VerdictAccept)))
 		}
 		c.AddRule(rule(t, ch, prefixIs(ipv4SrcOffset, src), []expr.Any{&expr.Masq{}}))
+	}
+}
+
+func (n *Network) addKubeletRedirect(c *nftables.Conn, t *nftables.Table) {
+	if n.cfg.KubeletPort == 0 {
+		return
+	}
+	pre := c.AddChain(natChain(t, "prerouting", nftables.ChainHookPrerouting))
+	out := c.AddChain(natChain(t, "output", nftables.ChainHookOutput))
+	notFromPods := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte(n.cfg.Bridge + "\x00")},
+	}
+	for _, block := range n.cfg.PodCIDRs {
+		match := append(prefixIs(ipv4DstOffset, block), tcpDport(n.cfg.SteeredPort)...)
+		c.AddRule(rule(t, pre, notFromPods, match, redirectTo(n.cfg.KubeletPort)))
+		c.AddRule(rule(t, out, match, redirectTo(n.cfg.KubeletPort)))
+	}
+}
+
+func natChain(t *nftables.Table, name string, hook *nftables.ChainHook) *nftables.Chain {
+	return &nftables.Chain{Name: name, Table: t, Type: nftables.ChainTypeNAT, Hooknum: hook, Priority: nftables.ChainPriorityNATDest}
+}
+
+// tcpDport matches TCP packets to port.
+func tcpDport(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
+	}
+}
+
+// redirectTo sends the packet to this host's own port.
+func redirectTo(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
+		&expr.Redir{RegisterProtoMin: 1},
 	}
 }
 

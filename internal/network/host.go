@@ -49,8 +49,8 @@ func (n *Network) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Teardown detaches every pod, then removes the bridge and fargo's nftables
-// table. Used when a host leaves and by tests.
+// Teardown detaches every pod, then removes fargo's routes, the bridge and
+// fargo's nftables table. Used when a host leaves and by tests.
 func (n *Network) Teardown(ctx context.Context) error {
 	uids, err := n.Attached()
 	if err != nil {
@@ -60,6 +60,9 @@ func (n *Network) Teardown(ctx context.Context) error {
 		if err := n.Detach(ctx, uid); err != nil {
 			return err
 		}
+	}
+	if err := n.SyncRoutes(nil); err != nil {
+		return err
 	}
 	h, err := n.hostHandle()
 	if err != nil {

@@ -26,6 +26,7 @@ const (
 	DefaultNetnsDir    = "/var/run/netns"
 	DefaultNetnsPrefix = "fargo-"
 	DefaultMTU         = 1500
+	DefaultSteeredPort = 10250
 )
 
 // maxIfNameLen is the kernel's IFNAMSIZ minus the terminating NUL.
@@ -48,6 +49,13 @@ type Config struct {
 	NetnsPrefix string
 	// MTU of the bridge and pod links; 0 means 1500.
 	MTU int
+	// KubeletPort, when not zero, is the host port that serves the pod-nodes'
+	// kubelet API: TCP to a pod address at SteeredPort, from anywhere but
+	// the pods themselves, is redirected there (see installFirewall).
+	KubeletPort uint16
+	// SteeredPort is the port at pod addresses that KubeletPort serves;
+	// zero means 10250, the kubelet's.
+	SteeredPort uint16
 }
 
 // Network manages the bridge, firewall table and pod namespaces of one host.
@@ -94,6 +102,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MTU == 0 {
 		cfg.MTU = DefaultMTU
+	}
+	if cfg.SteeredPort == 0 {
+		cfg.SteeredPort = DefaultSteeredPort
 	}
 	cfg.PodCIDRs = maskAll(cfg.PodCIDRs)
 	cfg.ClusterCIDRs = maskAll(cfg.ClusterCIDRs)

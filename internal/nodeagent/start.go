@@ -101,6 +101,9 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *con
 		User:       userOf(pod, c.spec, img.Config.User),
 		Mounts:     mounts,
 		LogPath:    logPath(w.a.cfg.LogDir, pod, c.spec.Name, attempt),
+		Stdin:      c.spec.Stdin,
+		StdinOnce:  c.spec.StdinOnce,
+		TTY:        c.spec.TTY,
 	}
 	if q, ok := c.spec.Resources.Limits[corev1.ResourceMemory]; ok {
 		cfg.MemoryLimitBytes = q.Value()

@@ -44,6 +44,9 @@ type podWorker struct {
 	once  sync.Once
 	done  chan struct{}
 
+	// view is what the kubelet API and log rotation see (kubeletview.go).
+	view map[string]attemptView
+
 	netns       string
 	volumes     map[string]string
 	ctrs        map[string]*container // by container name
@@ -213,6 +216,7 @@ func (w *podWorker) loop(ctx context.Context) {
 			}
 			w.refreshVolumes(ctx)
 		}
+		w.publish()
 		w.syncStatus(ctx)
 		select {
 		case <-w.stopC:
@@ -255,6 +259,7 @@ func (w *podWorker) terminate() {
 		w.refreshContainers(ctx)
 		w.killAll(ctx, gracePeriod(w.current()))
 		w.refreshContainers(ctx)
+		w.publish()
 		w.syncStatus(ctx)
 	}
 	for {

@@ -94,6 +94,11 @@ type Spec struct {
 	NodeInfo corev1.NodeSystemInfo
 }
 
+// KubeletPort is where a pod-node's kubelet API answers, at the node's
+// address, as on any node. The host's agent serves it for all its pod-nodes;
+// its firewall steers the port there (internal/network).
+const KubeletPort = 10250
+
 // New returns the pod-node for s: name, labels, taint, capacity for one pod
 // of its provisioned size, addresses and the pod it belongs to. It has no
 // conditions: the host agent posts Ready. (A Ready=Unknown condition here
@@ -126,6 +131,9 @@ func New(s Spec) *corev1.Node {
 				{Type: corev1.NodeInternalDNS, Address: hostname},
 			},
 			NodeInfo: s.NodeInfo,
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{
+				KubeletEndpoint: corev1.DaemonEndpoint{Port: KubeletPort},
+			},
 		},
 	}
 }

@@ -8,6 +8,7 @@ package sandbox
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -65,6 +66,11 @@ type ContainerConfig struct {
 	// LogPath is the CRI log file the container's stdout and stderr go to
 	// (/var/log/pods/NS_POD_UID/NAME/ATTEMPT.log); the shim writes it.
 	LogPath string
+	// Stdin keeps the container's stdin open for Attach (spec.stdin);
+	// StdinOnce closes it when the first attached client detaches; TTY
+	// gives the container a terminal (spec.tty), whose output is logged
+	// as stdout.
+	Stdin, StdinOnce, TTY bool
 }
 
 // State is where a container is in its life.
@@ -96,6 +102,53 @@ type ContainerStatus struct {
 type ExecResult struct {
 	ExitCode int
 	Output   []byte // stdout and stderr interleaved, at most 64 KiB
+}
+
+// TerminalSize is a terminal's size in characters.
+type TerminalSize struct {
+	Width, Height uint16
+}
+
+// Streams connect an exec or attach session to its client. A nil Stdin,
+// Stdout or Stderr means the client did not ask for that stream. With
+// TTY, the process gets a terminal, Stderr is unused and Resize carries
+// the client's terminal size (the first value is the initial size).
+type Streams struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	TTY    bool
+	Resize <-chan TerminalSize
+}
+
+// Usage is a cumulative CPU counter and a memory reading, as a kubelet
+// reports them in its Summary API.
+type Usage struct {
+	// CPUUsageNanoseconds is the CPU time used since the cgroup was made.
+	CPUUsageNanoseconds uint64
+	// MemoryWorkingSetBytes is usage less inactive file pages, the figure
+	// OOM decisions and `kubectl top` use; MemoryUsageBytes includes them.
+	MemoryWorkingSetBytes uint64
+	MemoryUsageBytes      uint64
+	MemoryRSSBytes        uint64
+	// At is when the reading was taken.
+	At time.Time
+}
+
+// ContainerUsage is one running container attempt's Usage.
+type ContainerUsage struct {
+	Name      string
+	ID        string
+	StartedAt time.Time
+	Usage
+}
+
+// PodUsage is a pod sandbox's Usage and that of its running containers.
+type PodUsage struct {
+	// StartedAt is when the sandbox was made.
+	StartedAt  time.Time
+	Usage      Usage
+	Containers []ContainerUsage
 }
 
 // Runtime runs pods' sandboxes and containers on this host. Every method
@@ -132,6 +185,27 @@ type Runtime interface {
 	RemovePod(ctx context.Context, podUID string) error
 	// Pods lists the UIDs of the pods whose sandboxes exist on this host.
 	Pods(ctx context.Context) ([]string, error)
+	// ExecStream runs argv in the running container id, in its
+	// namespaces and cgroup with its user and environment, connected to
+	// s, and returns the command's exit code once it ended and its output
+	// was copied. A command that cannot start (a missing binary) is an
+	// error carrying the runtime's message. When ctx ends the command is
+	// killed.
+	ExecStream(ctx context.Context, podUID, id string, argv []string, s Streams) (exitCode int, err error)
+	// Attach connects s to the running container id's main process: its
+	// stdin (when the container was started with Stdin), its output from
+	// now on, and its terminal size (with TTY). It returns when ctx ends,
+	// the client's stdin ends, or the container exits.
+	Attach(ctx context.Context, podUID, id string, s Streams) error
+	// PortForward copies between stream and TCP port on the pod's own
+	// loopback address until either side closes, then closes stream.
+	PortForward(ctx context.Context, podUID string, port int32, stream io.ReadWriteCloser) error
+	// Stats reads the CPU and memory use of the pod's sandbox and of its
+	// running containers.
+	Stats(ctx context.Context, podUID string) (PodUsage, error)
+	// ReopenLog makes the writer of container id's log file reopen it,
+	// after the file was renamed by log rotation.
+	ReopenLog(ctx context.Context, podUID, id string) error
 	// Exits delivers the status of each container attempt that exits
 	// while the Runtime runs, once each; the node agent also polls
 	// Containers, so a missed send is not lost.

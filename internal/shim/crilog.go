@@ -52,12 +52,19 @@ func (l *CRILog) writeEntry(stream string, full bool, text []byte) {
 	_, l.err = l.out.Write(b)
 }
 
-// SetOutput makes later entries go to out, as after a log rotation, and
-// clears a previous write error.
-func (l *CRILog) SetOutput(out io.Writer) {
+// Reopen makes later entries go to the writer open returns, as after a
+// log rotation, and clears a previous write error. open runs under the
+// lock, so no entry reaches the old file once the new one exists: a
+// follower (kubectl logs -f) switches files as soon as the new one appears.
+func (l *CRILog) Reopen(open func() (io.Writer, error)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	out, err := open()
+	if err != nil {
+		return err
+	}
 	l.out, l.err = out, nil
+	return nil
 }
 
 // Err returns the first error writing the log, if any.

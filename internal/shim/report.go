@@ -1,8 +1,9 @@
 // Package shim is the small process that stands between the node agent and
 // one container attempt, like conmon or containerd-shim. It owns the
-// container's stdout and stderr (copied into a CRI log file) and its exit
-// status (written to an exit file), so neither depends on the agent staying
-// up. The same binary (cmd/fargo-shim) also plays the pod's pause process,
+// container's stdout and stderr (copied into a CRI log file), its stdin
+// or terminal (served to attach clients on a unix socket, see
+// attachproto.go) and its exit status (written to an exit file), so none
+// depends on the agent staying up. The same binary (cmd/fargo-shim) also plays the pod's pause process,
 // which holds the pod's IPC and UTS namespaces, and a tiny wrapper that runs
 // an OCI runtime in a private mount namespace.
 //

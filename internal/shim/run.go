@@ -35,6 +35,15 @@ type RunConfig struct {
 	PidFile string
 	// Report receives the StartReport line; it is closed after it.
 	Report io.WriteCloser
+	// Stdin gives the container a stdin that the shim holds open for
+	// attach clients (else it reads /dev/null); StdinOnce closes it when
+	// the first client that wrote to it detaches. TTY runs the container
+	// with a terminal (process.terminal must be set in its config), whose
+	// output is logged as stdout.
+	Stdin, StdinOnce, TTY bool
+	// AttachSocket is where the shim serves attach clients (see
+	// attachproto.go); empty for none.
+	AttachSocket string
 }
 
 // drainTimeout bounds how long the shim waits, after the container's
@@ -62,23 +71,43 @@ func Run(cfg RunConfig) error {
 	}
 	log := NewCRILog(logFile)
 	handleSignals(cfg.LogPath, log, logFile)
+	// Listening before the start: a container that cannot be attached
+	// to must not run.
+	var ln *os.File
+	if cfg.AttachSocket != "" {
+		if ln, err = listenAttach(cfg.AttachSocket); err != nil {
+			return reportFailure(cfg, err)
+		}
+	}
 	c, err := startContainer(cfg)
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+			os.Remove(cfg.AttachSocket)
+		}
 		return reportFailure(cfg, err)
+	}
+	var attach *attachServer
+	if ln != nil {
+		attach = serveAttach(ln, AttachInfo{TTY: cfg.TTY, Stdin: cfg.Stdin, StdinOnce: cfg.StdinOnce}, c.input, c.term)
 	}
 	report(cfg.Report, StartReport{Pid: c.pid, StartedAt: c.startedAt})
 
 	var copying sync.WaitGroup
-	for stream, r := range map[string]*os.File{"stdout": c.stdout, "stderr": c.stderr} {
+	for _, s := range c.outputs() {
 		copying.Go(func() {
-			if err := log.Copy(stream, r); err != nil {
-				fmt.Fprintf(os.Stderr, "shim: reading %s: %v\n", stream, err)
+			if err := log.Copy(s.name, attach.tee(s.kind, s.r)); err != nil {
+				fmt.Fprintf(os.Stderr, "shim: reading %s: %v\n", s.name, err)
 			}
 		})
 	}
 	status := waitContainer(c.pid)
 	status.StartedAt = c.startedAt
-	waitTimeout(&copying, drainTimeout)
+	if !waitTimeout(&copying, drainTimeout) {
+		fmt.Fprintln(os.Stderr, "shim: output pipes still open after the container exited; exit file written anyway")
+	}
+	attach.shutdown()
+	closeFiles(c.input, c.term)
 	if err := log.Err(); err != nil {
 		fmt.Fprintf(os.Stderr, "shim: writing log %s: %v\n", cfg.LogPath, err)
 	}
@@ -102,12 +131,16 @@ func handleSignals(path string, log *CRILog, current *os.File) {
 			if sig != ReopenSignal {
 				continue
 			}
-			f, err := openLog(path)
+			var f *os.File
+			err := log.Reopen(func() (io.Writer, error) {
+				var err error
+				f, err = openLog(path)
+				return f, err
+			})
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "shim: reopen log: %v\n", err)
 				continue
 			}
-			log.SetOutput(f)
 			current.Close()
 			current = f
 		}
@@ -126,47 +159,112 @@ func openLog(path string) (*os.File, error) {
 }
 
 // started is a container whose process runs; the shim holds the read
-// ends of its output pipes.
+// ends of its output pipes, or its terminal, and its stdin.
 type started struct {
 	pid            int
 	startedAt      time.Time
 	stdout, stderr *os.File
+	// term is the terminal's master (TTY); input is where stdin goes:
+	// the stdin pipe, term, or nil.
+	term, input *os.File
+}
+
+// output is one stream of a container's output.
+type output struct {
+	name string
+	kind byte
+	r    io.Reader
+}
+
+func (c started) outputs() []output {
+	if c.term != nil {
+		return []output{{"stdout", AttachStdout, eofOnEIO{c.term}}}
+	}
+	return []output{{"stdout", AttachStdout, c.stdout}, {"stderr", AttachStderr, c.stderr}}
+}
+
+func closeFiles(files ...*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // startContainer runs the runtime's "run --detach" with the output pipes
-// as its stdout and stderr, which the container's process inherits. One
-// "run" instead of "create" and "start" saves a runtime process start
-// (about 25 ms of runc's). On failure nothing of the container is left.
+// as its stdout and stderr, which the container's process inherits (or,
+// with TTY, a console socket to receive its terminal on). One "run"
+// instead of "create" and "start" saves a runtime process start (about
+// 25 ms of runc's). On failure nothing of the container is left.
 func startContainer(cfg RunConfig) (started, error) {
-	outR, outW, err := os.Pipe()
+	files, err := newRunIO(cfg)
 	if err != nil {
 		return started{}, err
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return started{}, err
+	args := []string{"run", "--detach", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile}
+	if files.console != nil {
+		defer files.console.close()
+		args = append(args, "--console-socket", files.console.path())
 	}
-	run := runtimeCommand(cfg, "run", "--detach", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile, cfg.ID)
-	run.Stdout, run.Stderr = outW, errW
+	run := runtimeCommand(cfg, append(args, cfg.ID)...)
+	run.Stdout, run.Stderr = files.outW, files.errW
+	if files.inR != nil {
+		run.Stdin = files.inR
+	}
 	runErr := run.Run()
-	outW.Close()
-	errW.Close()
-	var pid int
+	closeFiles(files.outW, files.errW, files.inR)
+	c := started{stdout: files.outR, stderr: files.errR, input: files.inW}
 	if runErr == nil {
-		pid, runErr = readPidFile(cfg.PidFile)
+		c.pid, runErr = readPidFile(cfg.PidFile)
 	} else {
 		// The runtime's own error message went to our stderr pipe.
-		runErr = runtimeError("run", runErr, readAllTimeout(errR, drainTimeout))
+		runErr = runtimeError("run", runErr, readAllTimeout(files.errR, drainTimeout))
+	}
+	if runErr == nil && files.console != nil {
+		c.term, runErr = files.console.receive()
+		// The container's stdio is its terminal: the pipes carry nothing.
+		closeFiles(c.stdout, c.stderr)
+		c.stdout, c.stderr = nil, nil
+		if cfg.Stdin {
+			c.input = c.term
+		}
 	}
 	if runErr != nil {
-		outR.Close()
-		errR.Close()
+		closeFiles(c.stdout, c.stderr, c.input, c.term)
 		deleteContainer(cfg)
 		return started{}, runErr
 	}
-	return started{pid: pid, startedAt: time.Now().UTC(), stdout: outR, stderr: errR}, nil
+	c.startedAt = time.Now().UTC()
+	return c, nil
+}
+
+// runIO are the files a container starts with: output pipes (which also
+// carry the runtime's own errors), a stdin pipe when it has stdin and no
+// terminal, and a console socket when it has a terminal.
+type runIO struct {
+	outR, outW, errR, errW, inR, inW *os.File
+	console                          *consoleSocket
+}
+
+func newRunIO(cfg RunConfig) (runIO, error) {
+	var files runIO
+	var errs [3]error
+	files.outR, files.outW, errs[0] = os.Pipe()
+	files.errR, files.errW, errs[1] = os.Pipe()
+	switch {
+	case cfg.TTY:
+		files.console, errs[2] = newConsoleSocket()
+	case cfg.Stdin:
+		files.inR, files.inW, errs[2] = os.Pipe()
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		closeFiles(files.outR, files.outW, files.errR, files.errW, files.inR, files.inW)
+		if files.console != nil {
+			files.console.close()
+		}
+		return runIO{}, err
+	}
+	return files, nil
 }
 
 func runtimeCommand(cfg RunConfig, args ...string) *exec.Cmd {
@@ -231,7 +329,8 @@ func report(w io.WriteCloser, r StartReport) {
 	w.Close()
 }
 
-func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+// waitTimeout waits for wg at most d and says whether it finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -239,7 +338,8 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 	}()
 	select {
 	case <-done:
+		return true
 	case <-time.After(d):
-		fmt.Fprintln(os.Stderr, "shim: output pipes still open after the container exited; exit file written anyway")
+		return false
 	}
 }

@@ -26,6 +26,7 @@ var Applets = []string{
 	"sh", "ash", "cat", "echo", "env", "false", "grep", "head", "hostname", "id",
 	"kill", "ls", "mkdir", "nc", "nslookup", "ping", "ps", "rm", "sed", "sleep",
 	"tail", "test", "touch", "true", "uname", "wc", "wget", "httpd", "date", "df",
+	"tar", "stty", "tty",
 }
 
 // Entry is one file of a generated layer.

@@ -30,6 +30,10 @@ type containerState struct {
 	// PodOOMKillsAtStart is the pod cgroup's OOM kill count when the
 	// attempt started, to tell an OOM kill once its own cgroup is gone.
 	PodOOMKillsAtStart int64 `json:"podOOMKillsAtStart"`
+	// Stdin, StdinOnce and TTY are the container's (shim flags).
+	Stdin     bool `json:"stdin,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty"`
+	TTY       bool `json:"tty,omitempty"`
 	// Shim and Process are zero until the shim reported the start.
 	Shim      processRef `json:"shim"`
 	Process   processRef `json:"process"`
@@ -131,6 +135,7 @@ func (r *Runtime) startAttempt(ctx context.Context, pod podRecord, pause process
 		ID: id, PodUID: pod.UID, Name: cfg.Name, Attempt: cfg.Attempt,
 		LogPath: cfg.LogPath, Cgroup: pod.Cgroup + "/" + id,
 		PodOOMKillsAtStart: r.cgroups.oomKills(pod.Cgroup),
+		Stdin:              cfg.Stdin, StdinOnce: cfg.StdinOnce, TTY: cfg.TTY,
 	}
 	spec := buildSpec(specInput{cfg: cfg, pod: pod, user: user, pausePid: pause.Pid, cgroup: state.Cgroup, ownUTS: r.oci.name == "runsc"})
 	data, err := json.MarshalIndent(spec, "", "  ")
@@ -158,7 +163,13 @@ func (r *Runtime) runShim(ctx context.Context, state containerState, bundle stri
 	dir := r.containerDir(state.PodUID, state.ID)
 	args := []string{"run", "--id", state.ID, "--bundle", bundle,
 		"--runtime", r.oci.argv[0], "--log", state.LogPath,
-		"--exit-file", filepath.Join(dir, "exit.json"), "--report-fd", "3"}
+		"--exit-file", filepath.Join(dir, "exit.json"), "--report-fd", "3",
+		"--attach-socket", filepath.Join(dir, shim.AttachSocketName)}
+	for flag, on := range map[string]bool{"--stdin": state.Stdin, "--stdin-once": state.StdinOnce, "--tty": state.TTY} {
+		if on {
+			args = append(args, flag)
+		}
+	}
 	for _, a := range r.oci.argv[1:] {
 		args = append(args, "--runtime-arg", a)
 	}

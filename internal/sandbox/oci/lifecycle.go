@@ -118,8 +118,7 @@ func (r *Runtime) removeContainer(ctx context.Context, uid, id string) error {
 }
 
 // ReopenLog makes the attempt's shim reopen its log file after the file
-// was renamed for rotation (CRI's ReopenContainerLog). It is not part of
-// sandbox.Runtime.
+// was renamed for rotation (CRI's ReopenContainerLog).
 func (r *Runtime) ReopenLog(ctx context.Context, uid, id string) error {
 	if err := errors.Join(validName("pod UID", uid), validName("container ID", id)); err != nil {
 		return err

@@ -13,7 +13,8 @@
 //	pods/<uid>/files/              /etc/hosts, /etc/hostname, /etc/resolv.conf
 //	pods/<uid>/shm/                the pod's /dev/shm (tmpfs), shared by its containers
 //	pods/<uid>/containers/<id>/    state.json, exit.json (by the shim), final.json,
-//	                               shim.log, bundle/{config.json,rootfs}, upper/, work/
+//	                               shim.log, attach.sock (the shim's attach socket),
+//	                               bundle/{config.json,rootfs}, upper/, work/
 package oci
 
 import (

@@ -89,6 +89,10 @@ func buildProcess(in specInput) *specs.Process {
 	if !hasEnv(env, "HOSTNAME") {
 		env = append(env, "HOSTNAME="+in.pod.Hostname)
 	}
+	// As containerd does for a container with a terminal.
+	if in.cfg.TTY && !hasEnv(env, "TERM") {
+		env = append(env, "TERM=xterm")
+	}
 	cwd := in.cfg.WorkingDir
 	if cwd == "" {
 		cwd = "/"
@@ -101,7 +105,10 @@ func buildProcess(in specInput) *specs.Process {
 	}
 	// OOMScoreAdj stays unset: setting it needs CAP_SYS_RESOURCE, which a
 	// host agent in a container may not have.
+	// The shim receives the terminal (process.terminal) on its console
+	// socket and holds it, as it holds a stdin pipe (cfg.Stdin).
 	return &specs.Process{
+		Terminal:     in.cfg.TTY,
 		Args:         in.cfg.Args,
 		Env:          env,
 		Cwd:          cwd,

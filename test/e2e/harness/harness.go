@@ -107,13 +107,14 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		"--etcd-client-port", strconv.Itoa(FreePort(t)),
 		"--etcd-peer-port", strconv.Itoa(FreePort(t)),
 		"--webhook-port", strconv.Itoa(FreePort(t)),
+		"--metrics-port", strconv.Itoa(FreePort(t)),
 	}
 	s := &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), ReadyLine: "fargo is ready"}
 	if verb == "up" {
 		// The local registry's default port may be taken by the user's
 		// own cluster; tests import images through the data dir.
 		args = append(args, "--registry-address", "127.0.0.1:0")
-		args = s.ownBridge(args, extra, "10.42.0.0/16")
+		args = s.ownBridge(t, args, extra, "10.42.0.0/16")
 	}
 	s.Args = append(args, extra...)
 	return s
@@ -122,14 +123,15 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 // ownBridge gives a host in this network namespace a bridge of its own,
 // so that tests never touch the user's fargo0, and records what cleanup
 // tears down. extra's own --pod-cidr, if any, is the host's block.
-func (s *Server) ownBridge(args, extra []string, podCIDR string) []string {
+func (s *Server) ownBridge(t testing.TB, args, extra []string, podCIDR string) []string {
 	s.bridge, s.podCIDR = fmt.Sprintf("fgt%05x", rand.IntN(1<<20)), podCIDR
 	for i, a := range extra {
 		if a == "--pod-cidr" && i+1 < len(extra) {
 			s.podCIDR = extra[i+1]
 		}
 	}
-	return append(args, "--bridge", s.bridge)
+	// Its kubelet API port too: the user's own fargo may hold 10250.
+	return append(args, "--bridge", s.bridge, "--kubelet-port", strconv.Itoa(FreePort(t)))
 }
 
 // Start runs the server and waits until it says it is ready; the test's

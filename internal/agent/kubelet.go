@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/fargo-dev/fargo/internal/containerlog"
+	"github.com/fargo-dev/fargo/internal/kubeletapi"
+	"github.com/fargo-dev/fargo/internal/nodeagent"
+	"github.com/fargo-dev/fargo/internal/sandbox"
+	"github.com/fargo-dev/fargo/internal/servingcert"
+)
+
+// certSweepInterval is how often the serving certificates of pod-nodes
+// that went are removed.
+const certSweepInterval = 10 * time.Second
+
+// serveKubeletAPI starts the kubelet API of this host's pod-nodes and the
+// rotation of their containers' logs; both run until ctx ends.
+func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg *rest.Config, pods *nodeagent.Agent, rt sandbox.Runtime) error {
+	ca, err := clusterCA(cfg)
+	if err != nil {
+		return err
+	}
+	authn, authz, err := kubeletapi.NewAuth(cs, ca)
+	if err != nil {
+		return err
+	}
+	log := klog.FromContext(ctx)
+	certs, err := servingcert.New(cs, filepath.Join(c.DataDir, "serving"), log)
+	if err != nil {
+		return err
+	}
+	api := kubeletapi.Config{
+		Addr: ":" + strconv.Itoa(c.KubeletPort), Pods: pods, Runtime: rt, Certs: certs,
+		Authn: authn, Authz: authz, Log: log,
+	}
+	ln, err := kubeletapi.Listen(api)
+	if err != nil {
+		return err
+	}
+	rotator, err := containerlog.NewRotator(pods, containerlog.RotatorConfig{
+		MaxSize: c.ContainerLogMaxSize.Value(), MaxFiles: c.ContainerLogMaxFiles,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	go func() {
+		if err := kubeletapi.Serve(ctx, ln, api); err != nil {
+			log.Error(err, "Kubelet API stopped")
+		}
+	}()
+	go rotator.Run(ctx)
+	go every(ctx, certSweepInterval, func() {
+		if err := certs.Keep(pods.PodNodes()); err != nil {
+			log.Error(err, "Removing serving certificates of gone pod-nodes")
+		}
+	})
+	return nil
+}
+
+// clusterCA is the CA the agent trusts the apiserver with, which also
+// signs the clients the kubelet API accepts.
+func clusterCA(cfg *rest.Config) ([]byte, error) {
+	if len(cfg.TLSClientConfig.CAData) > 0 {
+		return cfg.TLSClientConfig.CAData, nil
+	}
+	data, err := os.ReadFile(cfg.TLSClientConfig.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cluster CA for the kubelet API: %w", err)
+	}
+	return data, nil
+}
+
+// every calls f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
