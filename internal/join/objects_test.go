@@ -35,8 +35,8 @@ func TestInstallServerObjectsIsIdempotent(t *testing.T) {
 	if err := InstallServerObjects(ctx, cs, server, ca.CertPEM()); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(writes(cs)); got != 9 {
-		t.Fatalf("first install wrote %d objects, want 9: %v", got, writes(cs))
+	if got := len(writes(cs)); got != 10 {
+		t.Fatalf("first install wrote %d objects, want 10: %v", got, writes(cs))
 	}
 
 	t.Run("second install writes nothing", func(t *testing.T) {
@@ -156,6 +156,12 @@ func TestObjectsAreStoredAsWritten(t *testing.T) {
 			rbacdefaults.SetObjectDefaults_ClusterRoleBinding(d)
 			return b, d
 		}},
+		{"kubelet client binding", func() (any, any) {
+			b := kubeletClientBinding()
+			d := b.DeepCopy()
+			rbacdefaults.SetObjectDefaults_ClusterRoleBinding(d)
+			return b, d
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -189,7 +195,12 @@ func TestHostRoleGrants(t *testing.T) {
 		{"", "secrets", "create", false},
 		{"fargo.dev", "hosts", "delete", false},
 		{"fargo.dev", "fargateprofiles", "get", false},
-		{"certificates.k8s.io", "certificatesigningrequests", "create", false},
+		{"certificates.k8s.io", "certificatesigningrequests", "create", true},
+		{"certificates.k8s.io", "certificatesigningrequests", "watch", true},
+		{"certificates.k8s.io", "certificatesigningrequests/approval", "update", false},
+		{"certificates.k8s.io", "certificatesigningrequests", "delete", false},
+		{"authentication.k8s.io", "tokenreviews", "create", true},
+		{"authorization.k8s.io", "subjectaccessreviews", "create", true},
 		{"rbac.authorization.k8s.io", "clusterroles", "get", false},
 	}
 	for _, c := range cases {
@@ -209,4 +220,22 @@ func allows(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
 		}
 	}
 	return false
+}
+
+// The apiserver (user kube-apiserver-kubelet-client at kubelets) may use
+// every pod-node's kubelet API, as kubeadm lets it.
+func TestInstallServerObjectsBindsKubeletClient(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewClientset()
+	if err := InstallServerObjects(ctx, cs, server, newCA(t).CertPEM()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, "fargo:kube-apiserver-kubelet-client", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rbacv1.Subject{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "kube-apiserver-kubelet-client"}
+	if b.RoleRef.Kind != "ClusterRole" || b.RoleRef.Name != "system:kubelet-api-admin" || !slices.Equal(b.Subjects, []rbacv1.Subject{want}) {
+		t.Fatalf("binding %s binds %+v to %+v, want system:kubelet-api-admin to %+v", b.Name, b.RoleRef, b.Subjects, want)
+	}
 }

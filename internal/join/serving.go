@@ -33,7 +33,9 @@ func hostOfServingCSR(csr *certificatesv1.CertificateSigningRequest) (string, bo
 		return "", false
 	}
 	host, ok := strings.CutPrefix(csr.Spec.Username, hostUserPrefix)
-	return host, ok
+	// No host is named "": with it, a node without the host label (a
+	// real kubelet's) would pass checkServingCSR's ownership test.
+	return host, ok && host != ""
 }
 
 // checkServingCSR says why host may not have csr's certificate, or nil
