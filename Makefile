@@ -42,13 +42,15 @@ test: build
 	FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Medians of 5 starts, one idle-memory reading, 3 scheduling bursts, pod
-# starts (100 sequential, a burst of 100) and 5 cold pulls.
+# starts (100 sequential, a burst of 100), 5 cold pulls, and the kubelet
+# API: 50 exec round trips, a 50 MB log, port-forward against direct.
 bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ServerStart -benchtime 5x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ServerIdleRSS -benchtime 1x -timeout 10m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench PodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput' -benchtime 1x -timeout 30m
 
 clean:
 	rm -rf $(BIN)

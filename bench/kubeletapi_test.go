@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/utils/ptr"
 
+	"github.com/fargo-dev/fargo/internal/containerlog"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -44,8 +46,9 @@ const (
 // BenchmarkExecRoundTrip times `kubectl exec POD -- true` (issue 10's goal:
 // p50 ≤ 60 ms), 50 sequential runs, and in the same run the same exec
 // without a kubectl process: client-go's remotecommand SPDY and WebSocket
-// executors in this process through the apiserver, and the SPDY executor
-// straight to the pod-node's kubelet endpoint (no apiserver). The p50 of
+// executors in this process through the apiserver, the SPDY executor
+// straight to the pod-node's kubelet endpoint (no apiserver), and the OCI
+// runtime's own `exec` of the container (no kubelet API). The p50 of
 // `kubectl version --client` is kubectl's own process start.
 func BenchmarkExecRoundTrip(b *testing.B) {
 	srv, cs := kubeletCluster(b)
@@ -58,16 +61,7 @@ func BenchmarkExecRoundTrip(b *testing.B) {
 	cfg := srv.RESTConfig(b)
 	viaAPI := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace("start").Name("exec").SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: "c", Command: []string{"true"}, Stdout: true, Stderr: true}, scheme.ParameterCodec).URL()
-	// The kubelet endpoint is the node's InternalIP (the pod's IP) at
-	// its daemon endpoint port, as the apiserver dials it; the admin's
-	// client certificate is authorised there as it is at the apiserver.
-	node, err := cs.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	kubeletCfg := rest.CopyConfig(cfg)
-	kubeletCfg.Host = fmt.Sprintf("https://%s:%d", pod.Status.PodIP, node.Status.DaemonEndpoints.KubeletEndpoint.Port)
-	kubeletCfg.Insecure, kubeletCfg.CAData, kubeletCfg.CAFile = true, nil, "" // a pod-node's serving cert names its IP; not what is measured
+	kubeletCfg := kubeletConfig(b, cs, cfg, pod)
 	direct, _ := url.Parse(kubeletCfg.Host + "/exec/start/exec/c?command=true&output=1&error=1")
 
 	kubectl := func() error {
@@ -102,6 +96,10 @@ func BenchmarkExecRoundTrip(b *testing.B) {
 		}
 		return nil
 	}
+	// The pod-node's serving certificate may still be on its way (its CSR
+	// approved after the pod is Ready): until then the apiserver's TLS
+	// handshake with the kubelet endpoint fails.
+	harness.Eventually(b, time.Minute, "first exec", func(context.Context) error { return kubectl() })
 	for b.Loop() {
 		for _, c := range []struct {
 			name string
@@ -128,6 +126,22 @@ func BenchmarkExecRoundTrip(b *testing.B) {
 	b.StopTimer()
 	deleteAll(ctx, b, cs)
 	srv.Stop(b)
+}
+
+// kubeletConfig is cfg (the admin's) aimed at pod's pod-node kubelet
+// endpoint: the node's InternalIP (the pod's IP) at its daemon endpoint
+// port, as the apiserver dials it. The admin's client certificate is
+// authorised there as it is at the apiserver.
+func kubeletConfig(b *testing.B, cs kubernetes.Interface, cfg *rest.Config, pod *corev1.Pod) *rest.Config {
+	node, err := cs.CoreV1().Nodes().Get(context.Background(), pod.Spec.NodeName, metav1.GetOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := rest.CopyConfig(cfg)
+	c.Host = fmt.Sprintf("https://%s:%d", pod.Status.PodIP, node.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	// The serving certificate is not what is measured.
+	c.Insecure, c.CAData, c.CAFile = true, nil, ""
+	return c
 }
 
 // runtimeExec returns the OCI runtime's name and its command line that
@@ -176,8 +190,10 @@ func timeRuns(b *testing.B, what string, n int, fn func() error) []time.Duration
 
 // BenchmarkLogsThroughput reads a completed pod's 50 MB log (500,000 lines
 // of 100 bytes, one CRI log file: rotation is set to 100Mi) with `kubectl
-// logs POD > /dev/null`, and with client-go's GetLogs stream in this
-// process; MB/s are 10^6 bytes of log text a second, medians of 3 reads.
+// logs POD > /dev/null`, with client-go's GetLogs stream in this process,
+// straight from the pod-node's kubelet endpoint (no apiserver), and with
+// the kubelet API's CRI log reader alone in this process (no HTTP); MB/s
+// are 10^6 bytes of log text a second, medians of 3 reads.
 func BenchmarkLogsThroughput(b *testing.B) {
 	srv, cs := kubeletCluster(b)
 	ctx := context.Background()
@@ -215,12 +231,18 @@ func BenchmarkLogsThroughput(b *testing.B) {
 	if len(files) != 1 {
 		b.Fatalf("log files in %s: %v, want just 0.log (not rotated)", dir, files)
 	}
-	if st, err := os.Stat(files[0]); err == nil {
-		b.ReportMetric(float64(st.Size())/1e6, "cri-file-MB")
+	st, err := os.Stat(files[0])
+	if err != nil {
+		b.Fatal(err)
 	}
-	if t := pod.Status.ContainerStatuses[0].State.Terminated; t != nil {
-		b.ReportMetric(t.FinishedAt.Sub(t.StartedAt.Time).Seconds(), "write-s")
+	terminated := pod.Status.ContainerStatuses[0].State.Terminated
+	// The pod-node's kubelet endpoint read straight, without the
+	// apiserver's proxy in between.
+	kubelet, err := rest.HTTPClientFor(kubeletConfig(b, cs, srv.RESTConfig(b), pod))
+	if err != nil {
+		b.Fatal(err)
 	}
+	kubeletURL := kubeletConfig(b, cs, srv.RESTConfig(b), pod).Host + "/containerLogs/start/logger/c"
 
 	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -245,12 +267,38 @@ func BenchmarkLogsThroughput(b *testing.B) {
 		defer r.Close()
 		return io.Copy(io.Discard, r)
 	}
+	kubeletRead := func() (int64, error) {
+		resp, err := kubelet.Get(kubeletURL)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("GET %s: %s", kubeletURL, resp.Status)
+		}
+		return io.Copy(io.Discard, resp.Body)
+	}
+	// Upstream's CRI log reader alone, in this process, on the same file:
+	// what parsing costs, without any HTTP.
+	reader := func() (int64, error) {
+		var n countingWriter
+		err := containerlog.Read(ctx, files[0], nil, nil, &n, &n)
+		return int64(n), err
+	}
 	for b.Loop() {
+		b.ReportMetric(float64(st.Size())/1e6, "cri-file-MB")
+		if terminated != nil {
+			b.ReportMetric(terminated.FinishedAt.Sub(terminated.StartedAt.Time).Seconds(), "write-s")
+		}
 		for _, c := range []struct {
 			name string
 			read func() (int64, error)
-		}{{"kubectl", kubectl}, {"client-go", clientGo}} {
-			b.ReportMetric(medianMBps(b, "logs "+c.name, logBytes, c.read), c.name+"-MB/s")
+		}{{"kubectl", kubectl}, {"client-go", clientGo}, {"kubelet", kubeletRead}, {"cri-reader", reader}} {
+			rate, cpu := medianMBps(b, "logs "+c.name, srv.Pid(), logBytes, c.read)
+			b.ReportMetric(rate, c.name+"-MB/s")
+			if c.name != "cri-reader" {
+				b.ReportMetric(cpu, c.name+"-fargo-cpu-s")
+			}
 		}
 	}
 	b.StopTimer()
@@ -290,11 +338,12 @@ func BenchmarkPortForwardThroughput(b *testing.B) {
 	defer stop()
 	forwardedURL := fmt.Sprintf("http://127.0.0.1:%s/big", port)
 	for b.Loop() {
-		direct := medianMBps(b, "direct", bodyBytes, func() (int64, error) { return fetchBody(directURL) })
-		forwarded := medianMBps(b, "port-forward", bodyBytes, func() (int64, error) { return fetchBody(forwardedURL) })
+		direct, _ := medianMBps(b, "direct", srv.Pid(), bodyBytes, func() (int64, error) { return fetchBody(directURL) })
+		forwarded, cpu := medianMBps(b, "port-forward", srv.Pid(), bodyBytes, func() (int64, error) { return fetchBody(forwardedURL) })
 		b.ReportMetric(direct, "direct-MB/s")
 		b.ReportMetric(forwarded, "port-forward-MB/s")
 		b.ReportMetric(forwarded/direct, "ratio")
+		b.ReportMetric(cpu, "port-forward-fargo-cpu-s")
 	}
 	b.StopTimer()
 	stop()
@@ -304,12 +353,14 @@ func BenchmarkPortForwardThroughput(b *testing.B) {
 
 // medianMBps reads with read throughputReads times (after one warm-up
 // read), checks each read got size bytes, and returns the median rate in
-// 10^6 bytes a second.
-func medianMBps(b *testing.B, what string, size int64, read func() (int64, error)) float64 {
+// 10^6 bytes a second, and the CPU seconds process pid (`fargo up`: the
+// apiserver and the host agent) spent per read.
+func medianMBps(b *testing.B, what string, pid int, size int64, read func() (int64, error)) (float64, float64) {
 	if _, err := read(); err != nil {
 		b.Fatalf("%s: %v", what, err)
 	}
 	var d []time.Duration
+	cpu := cpuSeconds(pid)
 	for range throughputReads {
 		began := time.Now()
 		n, err := read()
@@ -319,8 +370,34 @@ func medianMBps(b *testing.B, what string, size int64, read func() (int64, error
 		}
 		d = append(d, elapsed)
 	}
-	b.Logf("%s: %v", what, d)
-	return float64(size) / 1e6 / median(d).Seconds()
+	perRead := (cpuSeconds(pid) - cpu) / throughputReads
+	b.Logf("%s: %v, fargo CPU %.2f s a read", what, d, perRead)
+	return float64(size) / 1e6 / median(d).Seconds(), perRead
+}
+
+// countingWriter counts what is written to it.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+// cpuSeconds is the user and system CPU time process pid used so far.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis: utime and stime
+	// are the 12th and 13th, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100
 }
 
 // fetchBody GETs url and returns how many body bytes came.

@@ -19,9 +19,9 @@ import (
 	"github.com/fargo-dev/fargo/internal/servingcert"
 )
 
-// certSweepInterval is how often the serving certificates of pod-nodes
-// that went are removed.
-const certSweepInterval = 10 * time.Second
+// certSyncInterval is how often new pod-nodes' serving certificates are
+// requested and those of pod-nodes that went removed.
+const certSyncInterval = time.Second
 
 // serveKubeletAPI starts the kubelet API of this host's pod-nodes and the
 // rotation of their containers' logs; both run until ctx ends.
@@ -60,8 +60,10 @@ func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg
 		}
 	}()
 	go rotator.Run(ctx)
-	go every(ctx, certSweepInterval, func() {
-		if err := certs.Keep(pods.PodNodes()); err != nil {
+	go every(ctx, certSyncInterval, func() {
+		nodes := pods.PodNodes()
+		certs.Prefetch(nodes)
+		if err := certs.Keep(nodes); err != nil {
 			log.Error(err, "Removing serving certificates of gone pod-nodes")
 		}
 	})

@@ -134,14 +134,6 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 	return false
 }
 
-// statusFor maps a lookup error to the kubelet's status code.
-func statusFor(err error) int {
-	if errors.Is(err, ErrNotFound) {
-		return http.StatusNotFound
-	}
-	return http.StatusInternalServerError
-}
-
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(v); err != nil {

@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cri-streaming/pkg/streaming/portforward"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fargo-dev/fargo/internal/sandbox"
 )
@@ -28,6 +28,8 @@ func (s *server) exec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return
 	}
+	w, r, cancel := withHangup(w, r)
+	defer cancel()
 	remotecommand.ServeExec(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), r.PathValue("container"),
 		r.URL.Query()["command"], opts, s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout,
 		remotecommand.SupportedStreamingProtocols)
@@ -45,6 +47,8 @@ func (s *server) attach(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return
 	}
+	w, r, cancel := withHangup(w, r)
+	defer cancel()
 	remotecommand.ServeAttach(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), r.PathValue("container"),
 		opts, s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
@@ -61,6 +65,8 @@ func (s *server) portForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return
 	}
+	w, r, cancel := withHangup(w, r)
+	defer cancel()
 	portforward.ServePortForward(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), opts,
 		s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout, portforward.SupportedProtocols)
 }
@@ -70,8 +76,8 @@ func (s *server) portForward(w http.ResponseWriter, r *http.Request) {
 type streamer struct{ s *server }
 
 var (
-	_ remotecommand.Executor   = streamer{}
-	_ remotecommand.Attacher   = streamer{}
+	_ remotecommand.Executor    = streamer{}
+	_ remotecommand.Attacher    = streamer{}
 	_ portforward.PortForwarder = streamer{}
 )
 

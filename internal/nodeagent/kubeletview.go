@@ -63,13 +63,13 @@ func (a *Agent) PodNodeAt(ip netip.Addr) (string, *corev1.Pod, bool) {
 	return "", nil, false
 }
 
-// PodNodes returns the names of the pod-nodes whose pods run here.
-func (a *Agent) PodNodes() map[string]bool {
+// PodNodes returns the pod-nodes whose pods run here: name -> address.
+func (a *Agent) PodNodes() map[string]netip.Addr {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	nodes := make(map[string]bool, len(a.workers))
+	nodes := make(map[string]netip.Addr, len(a.workers))
 	for _, w := range a.workers {
-		nodes[w.node.Name] = true
+		nodes[w.node.Name] = w.ip
 	}
 	return nodes
 }

@@ -187,8 +187,29 @@ func (m *Manager) store(node string, data []byte) error {
 	return os.Rename(tmp, m.file(node))
 }
 
+// Prefetch starts requests for the pod-nodes in nodes (name -> address)
+// that have no usable certificate yet, without waiting for them: a
+// kubelet has its serving certificate before its first client, and the
+// apiserver's handshake (10 s) must not wait for a CSR round trip.
+func (m *Manager) Prefetch(nodes map[string]netip.Addr) {
+	for node, ip := range nodes {
+		m.mu.Lock()
+		have := m.certs[node] != nil && usable(m.certs[node], ip) || m.inflight[node] != nil
+		m.mu.Unlock()
+		if !have {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+				defer cancel()
+				if _, err := m.Certificate(ctx, node, ip); err != nil {
+					m.log.Error(err, "Serving certificate not issued; asked again at the next handshake", "node", node)
+				}
+			}()
+		}
+	}
+}
+
 // Keep removes the certificates of every pod-node not in nodes.
-func (m *Manager) Keep(nodes map[string]bool) error {
+func (m *Manager) Keep(nodes map[string]netip.Addr) error {
 	entries, err := os.ReadDir(m.dir)
 	if err != nil {
 		return err
@@ -196,7 +217,7 @@ func (m *Manager) Keep(nodes map[string]bool) error {
 	var errs []error
 	for _, e := range entries {
 		node, ok := strings.CutSuffix(e.Name(), ".pem")
-		if !ok || nodes[node] {
+		if _, keep := nodes[node]; !ok || keep {
 			continue
 		}
 		m.mu.Lock()
@@ -208,7 +229,7 @@ func (m *Manager) Keep(nodes map[string]bool) error {
 	}
 	m.mu.Lock()
 	for node := range m.certs {
-		if !nodes[node] {
+		if _, keep := nodes[node]; !keep {
 			delete(m.certs, node)
 		}
 	}

@@ -113,7 +113,7 @@ func TestCertificateIssuedKeptAndRemoved(t *testing.T) {
 	if csrs, _ := cs.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{}); len(csrs.Items) != 1 {
 		t.Errorf("a restarted manager asked again: %d CSRs", len(csrs.Items))
 	}
-	if err := again.Keep(map[string]bool{}); err != nil {
+	if err := again.Keep(map[string]netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, node+".pem")); !os.IsNotExist(err) {

@@ -109,6 +109,10 @@ func assertSessionsLeaveNothing(t *testing.T, srv *harness.Server, agent *harnes
 				"exec", "remote", "--", "sh", "-c", "echo started; exec sleep 300")
 			if i%3 == 0 {
 				// Cut mid-stream: kill kubectl once the command runs.
+				// Over SPDY, which the apiserver proxies as it is; its
+				// WebSocket translator keeps the pod-node's side open
+				// until the command ends (README).
+				cmd.Env = append(os.Environ(), "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false")
 				out, _ := cmd.StdoutPipe()
 				_ = cmd.Start()
 				buf := make([]byte, 8)

@@ -48,6 +48,7 @@ func leftovers(ctx context.Context, cs kubernetes.Interface, agentDir string, ui
 		left = append(left, "veth "+network.HostVethName(id))
 	}
 	dirs := []string{
+		filepath.Join(agentDir, "serving", node+".pem"),
 		filepath.Join(agentDir, "netns", "fargo-"+id),
 		filepath.Join(agentDir, "sandboxes", "pods", id),
 		filepath.Join(agentDir, "pods", id),
@@ -116,6 +117,11 @@ data: {k: v}
 				return nil
 			})
 			all = append(all, gone{p.UID, p.Spec.NodeName})
+			// Through the pod-node's kubelet API, which gives it a
+			// serving certificate that must go with it.
+			if _, err := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes/" + p.Spec.NodeName + "/proxy/healthz").DoRaw(ctx); err != nil {
+				t.Errorf("kubelet API of %s: %v", p.Spec.NodeName, err)
+			}
 		}
 		deleteFargatePods(t, srv)
 	}

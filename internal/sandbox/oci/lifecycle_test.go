@@ -164,7 +164,7 @@ func TestExec(t *testing.T) {
 		{"output and code", []string{"sh", "-c", "echo out; echo err >&2; exit 4"}, 10 * time.Second, 4, "out\nerr\n", ""},
 		{"zero", []string{"true"}, 10 * time.Second, 0, "", ""},
 		{"output capped", []string{"sh", "-c", "yes | head -c 100000"}, 10 * time.Second, 0, strings.Repeat("y\n", 32<<10), ""},
-		{"timeout kills", []string{"sh", "-c", "echo started; exec sleep 100"}, 500 * time.Millisecond, -1, "started\n", "timed out"},
+		{"timeout kills", []string{"sh", "-c", "echo started; exec sleep 100"}, 2 * time.Second, -1, "started\n", "timed out"},
 		{"missing binary", []string{"/nope"}, 10 * time.Second, 255, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
