@@ -2,7 +2,6 @@ package kubeletapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
