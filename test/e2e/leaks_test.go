@@ -172,6 +172,9 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 		logged[p.Name] = strings.Count(readLog(p, "c", 0), "\n")
 	}
 	srv.Start(t)
+	// Cleanups run last first: this one before the second Start's kill,
+	// so the pods (and their logs) go before the cluster does.
+	t.Cleanup(func() { deleteFargatePods(t, srv) })
 	cs = srv.Client(t)
 	for _, old := range before {
 		p := waitPod(t, cs, old.Name, 2*time.Minute, "ready again", func(p *corev1.Pod) error {
