@@ -38,9 +38,10 @@ func (h hangupWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// The protocols read through rw's reader, which reads the connection
 	// itself once its buffer is drained: watch both.
 	rw = bufio.NewReadWriter(bufio.NewReader(hangupReader{r: rw.Reader, cancel: h.cancel}), rw.Writer)
-	return hangupConn{Conn: conn, cancel: h.cancel}, rw, nil
+	return hangupConn{Conn: conn, reader: hangupReader{r: conn, cancel: h.cancel}}, rw, nil
 }
 
+// hangupReader cancels when a read fails.
 type hangupReader struct {
 	r      io.Reader
 	cancel context.CancelFunc
@@ -59,13 +60,7 @@ func (h hangupReader) Read(p []byte) (int, error) {
 // session lasts, so a failed read means the session is over.
 type hangupConn struct {
 	net.Conn
-	cancel context.CancelFunc
+	reader hangupReader
 }
 
-func (c hangupConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if err != nil {
-		c.cancel()
-	}
-	return n, err
-}
+func (c hangupConn) Read(p []byte) (int, error) { return c.reader.Read(p) }

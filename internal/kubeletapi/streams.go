@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cri-streaming/pkg/streaming/portforward"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
@@ -19,17 +20,11 @@ import (
 // apiserver) and hands us the streams.
 func (s *server) exec(w http.ResponseWriter, r *http.Request) {
 	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	pod, ok := s.podOf(r)
+	pod, w, r, end, ok := s.session(w, r, err)
 	if !ok {
-		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return
 	}
-	w, r, cancel := withHangup(w, r)
-	defer cancel()
+	defer end()
 	remotecommand.ServeExec(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), r.PathValue("container"),
 		r.URL.Query()["command"], opts, s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout,
 		remotecommand.SupportedStreamingProtocols)
@@ -38,17 +33,11 @@ func (s *server) exec(w http.ResponseWriter, r *http.Request) {
 // attach answers /attach/NS/POD[/UID]/CONTAINER.
 func (s *server) attach(w http.ResponseWriter, r *http.Request) {
 	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	pod, ok := s.podOf(r)
+	pod, w, r, end, ok := s.session(w, r, err)
 	if !ok {
-		http.Error(w, "pod does not exist", http.StatusNotFound)
 		return
 	}
-	w, r, cancel := withHangup(w, r)
-	defer cancel()
+	defer end()
 	remotecommand.ServeAttach(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), r.PathValue("container"),
 		opts, s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
 }
@@ -56,19 +45,31 @@ func (s *server) attach(w http.ResponseWriter, r *http.Request) {
 // portForward answers /portForward/NS/POD[/UID].
 func (s *server) portForward(w http.ResponseWriter, r *http.Request) {
 	opts, err := portforward.NewV4Options(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	pod, w, r, end, ok := s.session(w, r, err)
+	if !ok {
 		return
+	}
+	defer end()
+	portforward.ServePortForward(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), opts,
+		s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout, portforward.SupportedProtocols)
+}
+
+// session starts a streaming session on the request's pod: a bad query
+// (optsErr) is a 400 and an unknown pod a 404, as on a kubelet; else w and
+// r come back wrapped so that the session ends with its client (end
+// releases that watch).
+func (s *server) session(w http.ResponseWriter, r *http.Request, optsErr error) (*corev1.Pod, http.ResponseWriter, *http.Request, context.CancelFunc, bool) {
+	if optsErr != nil {
+		http.Error(w, optsErr.Error(), http.StatusBadRequest)
+		return nil, nil, nil, nil, false
 	}
 	pod, ok := s.podOf(r)
 	if !ok {
 		http.Error(w, "pod does not exist", http.StatusNotFound)
-		return
+		return nil, nil, nil, nil, false
 	}
-	w, r, cancel := withHangup(w, r)
-	defer cancel()
-	portforward.ServePortForward(w, r, streamer{s}, pod.Namespace+"/"+pod.Name, string(pod.UID), opts,
-		s.cfg.StreamIdleTimeout, remotecommand.DefaultStreamCreationTimeout, portforward.SupportedProtocols)
+	w, r, end := withHangup(w, r)
+	return pod, w, r, end, true
 }
 
 // streamer adapts the runtime to the streaming server's Executor,
