@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -334,7 +332,7 @@ func BenchmarkPortForwardThroughput(b *testing.B) {
 		_, err := fetchBody(directURL)
 		return err
 	})
-	port, stop := portForward(b, srv, "web", "8080")
+	port, stop := srv.PortForward(b, "start", "pod/web", "8080")
 	defer stop()
 	forwardedURL := fmt.Sprintf("http://127.0.0.1:%s/big", port)
 	for b.Loop() {
@@ -414,67 +412,8 @@ func fetchBody(url string) (int64, error) {
 	return io.Copy(io.Discard, resp.Body)
 }
 
-// portForward starts `kubectl port-forward pod/POD 0:port` in namespace
-// start and returns the local port it chose and a stop function (safe to
-// call twice).
-func portForward(b *testing.B, srv *harness.Server, pod, port string) (string, func()) {
-	b.Helper()
-	cmd := exec.Command(harness.Binary(b), "kubectl", "--kubeconfig", srv.Kubeconfig, "-n", "start", "port-forward", "pod/"+pod, "0:"+port)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}
-	re := regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> ` + port)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stdout)
-			return m[1], stop
-		}
-	}
-	stop()
-	b.Fatalf("kubectl port-forward pod/%s printed no forwarding line", pod)
-	return "", nil
-}
-
-// kubeletCluster is podStartCluster's `fargo up` (seed images imported, a
-// Fargate profile for namespace start, FARGO_BENCH_TIER for the tier) with
-// container logs rotated only past 100Mi, so the 50 MB log stays one file.
+// kubeletCluster is podStartCluster with container logs rotated only
+// past 100Mi, so the 50 MB log stays one file.
 func kubeletCluster(b *testing.B) (*harness.Server, kubernetes.Interface) {
-	harness.RequireRoot(b)
-	args := []string{"--cpu", "8", "--memory", "16Gi", "--name", "bench", "--container-log-max-size", "100Mi"}
-	if tier := os.Getenv("FARGO_BENCH_TIER"); tier != "" {
-		args = append(args, "--tier", tier) // e.g. oci/crun, to compare tiers
-	}
-	srv := harness.NewServer(b, "up", b.TempDir(), args...)
-	srv.Start(b)
-	b.Cleanup(func() {
-		if srv.Running() {
-			deleteAll(context.Background(), b, srv.Client(b))
-		}
-	})
-	srv.ImportImages(b, harness.SeedTarball(b))
-	if out, err := srv.KubectlStdin(b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: start\n---\napiVersion: fargo.dev/v1\nkind: FargateProfile\nmetadata:\n  name: start\nspec:\n  selectors:\n  - namespace: start\n", "apply", "-f", "-"); err != nil {
-		b.Fatalf("%v\n%s", err, out)
-	}
-	harness.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
-		out, err := srv.Kubectl(b, "get", "fargateprofile", "start", "-o", "jsonpath={.status.status}")
-		if err != nil || out != "ACTIVE" {
-			return fmt.Errorf("%q %v", out, err)
-		}
-		return nil
-	})
-	return srv, srv.Client(b)
+	return podStartCluster(b, "--cpu", "8", "--memory", "16Gi", "--container-log-max-size", "100Mi")
 }

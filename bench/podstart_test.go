@@ -82,9 +82,10 @@ func BenchmarkColdPull(b *testing.B) {
 // podStartCluster starts `fargo up` with room for 100 smallest pods and
 // the seed images imported, and a Fargate profile for namespace start.
 // FARGO_BENCH_TIER picks the host's sandbox tier (default oci/runc).
-func podStartCluster(b *testing.B) (*harness.Server, kubernetes.Interface) {
+func podStartCluster(b *testing.B, extra ...string) (*harness.Server, kubernetes.Interface) {
 	harness.RequireRoot(b)
 	args := []string{"--cpu", "200", "--memory", "400Gi", "--name", "bench"}
+	args = append(args, extra...) // later flags win
 	if tier := os.Getenv("FARGO_BENCH_TIER"); tier != "" {
 		args = append(args, "--tier", tier) // e.g. oci/crun, to compare tiers
 	}

@@ -3,13 +3,11 @@ package network
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/vishvananda/netlink"
@@ -101,24 +99,6 @@ func originalDst(c *net.TCPConn) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port), nil
 }
 
-// dialRead connects from inside ns and returns what the server said.
-func dialRead(t *testing.T, ns netns.NsHandle, addr string) (string, error) {
-	t.Helper()
-	var said string
-	err := inNetns(ns, func() error {
-		c, err := net.DialTimeout("tcp4", addr, 2*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		b, err := io.ReadAll(c)
-		said = string(b)
-		return err
-	})
-	return said, err
-}
-
 // Each pod address answers at 10250 with the host's kubelet API, which
 // learns from the connection which pod-node it is for; pods' own traffic
 // to that port is theirs.
@@ -132,7 +112,7 @@ func TestKubeletRedirect(t *testing.T) {
 
 	t.Run("from the host", func(t *testing.T) {
 		for _, pod := range []string{"10.97.0.10", "10.97.0.11"} {
-			said, err := dialRead(t, h.ns, pod+":10250")
+			said, err := dialTCP(t, h.ns, pod+":10250")
 			if want := "kubelet for " + pod + ":10250"; err != nil || said != want {
 				t.Fatalf("host dialled %s:10250 and heard %q (%v), want %q", pod, said, err, want)
 			}
@@ -140,7 +120,7 @@ func TestKubeletRedirect(t *testing.T) {
 	})
 	t.Run("other ports are the pod's", func(t *testing.T) {
 		serveTCP(t, podB, "0.0.0.0:10251")
-		said, err := dialRead(t, h.ns, "10.97.0.11:10251")
+		said, err := dialTCP(t, h.ns, "10.97.0.11:10251")
 		if err != nil || said != "10.97.0.1" {
 			t.Fatalf("host dialled 10.97.0.11:10251 and heard %q (%v), want pod-b's server seeing the gateway", said, err)
 		}
@@ -151,13 +131,13 @@ func TestKubeletRedirect(t *testing.T) {
 		if err := handle(t, outside).RouteAdd(via); err != nil {
 			t.Fatal(err)
 		}
-		said, err := dialRead(t, outside, "10.97.0.10:10250")
+		said, err := dialTCP(t, outside, "10.97.0.10:10250")
 		if want := "kubelet for 10.97.0.10:10250"; err != nil || said != want {
 			t.Fatalf("outside dialled 10.97.0.10:10250 and heard %q (%v), want %q", said, err, want)
 		}
 	})
 	t.Run("from another pod", func(t *testing.T) {
-		said, err := dialRead(t, podA, "10.97.0.11:10250")
+		said, err := dialTCP(t, podA, "10.97.0.11:10250")
 		if err != nil || said != "10.97.0.10" {
 			t.Fatalf("pod-a dialled pod-b at 10.97.0.11:10250 and heard %q (%v), want pod-b's own server seeing 10.97.0.10", said, err)
 		}
@@ -170,7 +150,7 @@ func TestNoKubeletRedirectByDefault(t *testing.T) {
 	serveKubelet(t, h.ns)
 	pod := h.attach(t, "pod-a", "10.98.0.10")
 	serveTCP(t, pod, "0.0.0.0:10250")
-	said, err := dialRead(t, h.ns, "10.98.0.10:10250")
+	said, err := dialTCP(t, h.ns, "10.98.0.10:10250")
 	if err != nil || said != "10.98.0.1" {
 		t.Fatalf("host dialled 10.98.0.10:10250 and heard %q (%v), want the pod's server", said, err)
 	}

@@ -58,7 +58,7 @@ func TestKubeletAPIOnSecondHost(t *testing.T) {
 	if out := kubectl(t, srv, "exec", "remote", "--", "hostname"); out != "remote\n" {
 		t.Errorf("exec on host-b: %q", out)
 	}
-	port, stop := portForward(t, srv, "pod/remote", "8080")
+	port, stop := srv.PortForward(t, "study-aews", "pod/remote", "8080")
 	body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%s/hostname", port))
 	stop()
 	if err != nil || body != "remote\n" {
@@ -132,7 +132,7 @@ func assertSessionsLeaveNothing(t *testing.T, srv *harness.Server, agent *harnes
 		}
 	}
 	wg.Wait()
-	port, stop := portForward(t, srv, "pod/remote", "8080")
+	port, stop := srv.PortForward(t, "study-aews", "pod/remote", "8080")
 	for i := range 20 {
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 10*time.Second)
 		if err != nil {

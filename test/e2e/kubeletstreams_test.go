@@ -122,7 +122,7 @@ func assertPortForward(t *testing.T, srv *harness.Server, cs kubernetes.Interfac
 		}
 		return nil
 	})
-	port, stop := portForward(t, srv, "pod/pfweb", "8080")
+	port, stop := srv.PortForward(t, "study-aews", "pod/pfweb", "8080")
 	defer stop()
 	harness.Eventually(t, 30*time.Second, "GET through port-forward", func(context.Context) error {
 		body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%s/", port))
@@ -134,30 +134,6 @@ func assertPortForward(t *testing.T, srv *harness.Server, cs kubernetes.Interfac
 		}
 		return nil
 	})
-}
-
-// portForward starts `kubectl port-forward target 0:port` and returns the
-// local port it chose.
-func portForward(t *testing.T, srv *harness.Server, target, port string) (string, func()) {
-	t.Helper()
-	cmd := exec.Command(harness.Binary(t), "kubectl", "--kubeconfig", srv.Kubeconfig, "-n", "study-aews", "port-forward", target, "0:"+port)
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	re := regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> ` + port)
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stdout)
-			return m[1], stop
-		}
-	}
-	stop()
-	t.Fatalf("kubectl port-forward %s printed no forwarding line", target)
-	return "", nil
 }
 
 func httpGet(url string) (string, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,53 +15,44 @@ import (
 // runtime installed.
 func TestStreamsRuntimes(t *testing.T) {
 	layer := busyboxLayer(t)
-	netns := testNetns(t)
-	for _, name := range []string{"runc", "crun", "runsc"} {
-		t.Run(name, func(t *testing.T) {
-			if _, err := exec.LookPath(name); err != nil {
-				t.Skipf("SKIP: %s is not installed (apt install %s)", name, name)
-			}
-			r := testRuntime(t, name)
-			pod := podConfig(netns)
-			createPod(t, r, pod)
-			cfg := shellContainer(t, layer, "cat", "exec cat")
-			cfg.Stdin = true
-			id := startContainer(t, r, pod.UID, cfg).ID
+	eachRuntime(t, func(t *testing.T, _ string, r *Runtime, pod sandbox.PodConfig) {
+		cfg := shellContainer(t, layer, "cat", "exec cat")
+		cfg.Stdin = true
+		id := startContainer(t, r, pod.UID, cfg).ID
 
-			var out syncBuffer
-			code, err := execStream(t, r, pod.UID, id, sandbox.Streams{Stdin: strings.NewReader("piped\n"), Stdout: &out}, "sh", "-c", "cat; exit 4")
-			if err != nil || code != 4 || out.String() != "piped\n" {
-				t.Errorf("exec: code %d, err %v, output %q; want 4 and the input", code, err, out.String())
-			}
-			var tty syncBuffer
-			// gVisor's terminals have no /dev/pts name: ask isatty.
-			code, err = execStream(t, r, pod.UID, id, sandbox.Streams{Stdout: &tty, TTY: true}, "sh", "-c", "test -t 0 && test -t 1 && echo terminal")
-			if err != nil || code != 0 || !strings.HasPrefix(tty.String(), "terminal") {
-				t.Errorf("tty exec: code %d, err %v, output %q; want a terminal", code, err, tty.String())
-			}
-			code, err = execStream(t, r, pod.UID, id, sandbox.Streams{Stdout: io.Discard, Stderr: io.Discard}, "no-such-binary")
-			if err == nil || code == 0 || !strings.Contains(err.Error(), "no-such-binary") {
-				t.Errorf("missing binary: code %d, err %v; want an error naming it", code, err)
-			}
-			// Cancelled mid-stream, the exec'd process is killed.
-			var ready syncBuffer
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() {
-				_, err := r.ExecStream(ctx, pod.UID, id, []string{"sh", "-c", "echo ready; exec sleep 997"}, sandbox.Streams{Stdout: &ready})
-				done <- err
-			}()
-			ready.waitFor(t, "ready", 20*time.Second, nil)
-			cancel()
-			if err := <-done; !errors.Is(err, context.Canceled) {
-				t.Errorf("cancelled exec: %v, want context.Canceled", err)
-			}
-			if ps := execOK(t, r, pod.UID, id, "ps", "-o", "args"); strings.Contains(ps, "sleep 997") {
-				t.Errorf("the cancelled exec's process is left:\n%s", ps)
-			}
-			a := attach(t, r, pod.UID, id, true, nil, false)
-			io.WriteString(a.stdin, "attached\n")
-			a.stdout.waitFor(t, "attached\n", 20*time.Second, nil)
-		})
-	}
+		var out syncBuffer
+		code, err := execStream(t, r, pod.UID, id, sandbox.Streams{Stdin: strings.NewReader("piped\n"), Stdout: &out}, "sh", "-c", "cat; exit 4")
+		if err != nil || code != 4 || out.String() != "piped\n" {
+			t.Errorf("exec: code %d, err %v, output %q; want 4 and the input", code, err, out.String())
+		}
+		var tty syncBuffer
+		// gVisor's terminals have no /dev/pts name: ask isatty.
+		code, err = execStream(t, r, pod.UID, id, sandbox.Streams{Stdout: &tty, TTY: true}, "sh", "-c", "test -t 0 && test -t 1 && echo terminal")
+		if err != nil || code != 0 || !strings.HasPrefix(tty.String(), "terminal") {
+			t.Errorf("tty exec: code %d, err %v, output %q; want a terminal", code, err, tty.String())
+		}
+		code, err = execStream(t, r, pod.UID, id, sandbox.Streams{Stdout: io.Discard, Stderr: io.Discard}, "no-such-binary")
+		if err == nil || code == 0 || !strings.Contains(err.Error(), "no-such-binary") {
+			t.Errorf("missing binary: code %d, err %v; want an error naming it", code, err)
+		}
+		// Cancelled mid-stream, the exec'd process is killed.
+		var ready syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.ExecStream(ctx, pod.UID, id, []string{"sh", "-c", "echo ready; exec sleep 997"}, sandbox.Streams{Stdout: &ready})
+			done <- err
+		}()
+		ready.waitFor(t, "ready", 20*time.Second, nil)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled exec: %v, want context.Canceled", err)
+		}
+		if ps := execOK(t, r, pod.UID, id, "ps", "-o", "args"); strings.Contains(ps, "sleep 997") {
+			t.Errorf("the cancelled exec's process is left:\n%s", ps)
+		}
+		a := attach(t, r, pod.UID, id, true, nil, false)
+		io.WriteString(a.stdin, "attached\n")
+		a.stdout.waitFor(t, "attached\n", 20*time.Second, nil)
+	})
 }
