@@ -50,7 +50,7 @@ bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench PodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m
-	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput' -benchtime 1x -timeout 30m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput|ServicePath' -benchtime 1x -timeout 30m
 
 clean:
 	rm -rf $(BIN)

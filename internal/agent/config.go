@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/fargo-dev/fargo/internal/hostagent"
@@ -114,6 +115,9 @@ func (c *Config) Validate() error {
 	if !slices.Contains(Tiers, c.Tier) {
 		return fmt.Errorf("--tier %q is not a sandbox tier; use one of %s", c.Tier, strings.Join(Tiers, ", "))
 	}
+	if c.Address == "" {
+		c.Address = primaryAddress()
+	}
 	if c.Address != "" {
 		if _, err := netip.ParseAddr(c.Address); err != nil {
 			return fmt.Errorf("--address %q is not an IP address", c.Address)
@@ -158,6 +162,17 @@ func validatePodCIDRs(cidrs []string) error {
 		}
 	}
 	return nil
+}
+
+// primaryAddress is the address of the interface with the default route,
+// as the apiserver finds its own; empty when there is none (a host in a
+// network namespace without one must be given --address).
+func primaryAddress() string {
+	ip, err := utilnet.ChooseHostInterface()
+	if err != nil || ip.IsLoopback() {
+		return ""
+	}
+	return ip.String()
 }
 
 // credentialsDir is where the host's key, certificate and kubeconfig live.

@@ -2,57 +2,32 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"net/netip"
-	"time"
+	"slices"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/hostclient"
 	"github.com/fargo-dev/fargo/internal/network"
 )
 
-// routeRetry is how soon routes are synced again after a failure.
-const routeRetry = 5 * time.Second
-
 // keepRoutes keeps a route to every other host's pod blocks, via that
 // host's address, until ctx ends; a host that leaves (its Host object is
 // deleted) takes its routes with it. The apiserver reaches pod-nodes'
-// kubelet API, and pods reach each other, over these routes.
+// kubelet API, and pods reach each other, over these routes. It also
+// keeps the other hosts' addresses out of this host's pods' reach.
 func keepRoutes(ctx context.Context, dyn dynamic.Interface, self string, net *network.Network) {
 	informer := hostclient.NewInformer(dyn, 0)
-	changed := make(chan struct{}, 1)
-	poke := func(any) {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	}
-	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: poke, UpdateFunc: func(_, o any) { poke(o) }, DeleteFunc: poke,
-	})
 	go informer.Run(ctx.Done())
-	log := klog.FromContext(ctx)
-	retry := time.NewTimer(0)
-	defer retry.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-retry.C:
-		}
-		if !informer.HasSynced() {
-			retry.Reset(100 * time.Millisecond)
-			continue
-		}
-		if err := net.SyncRoutes(routesTo(hostclient.ListFromStore(informer.GetStore()), self)); err != nil {
-			log.Error(err, "Syncing routes to other hosts' pods, will retry")
-			retry.Reset(routeRetry)
-		}
-	}
+	follow(ctx, informer, "Syncing routes to and fences of other hosts", func(store cache.Store) error {
+		hosts := hostclient.ListFromStore(store)
+		routes := routesTo(hosts, self)
+		return errors.Join(net.SyncRoutes(routes), net.SetOtherHosts(addressesOf(hosts, self), slices.Collect(maps.Keys(routes))))
+	})
 }
 
 // routesTo are the other hosts' pod blocks, each via its host's address;
@@ -71,4 +46,15 @@ func routesTo(hosts []v1.Host, self string) map[netip.Prefix]netip.Addr {
 		}
 	}
 	return want
+}
+
+// addressesOf are the other hosts' own addresses.
+func addressesOf(hosts []v1.Host, self string) []netip.Addr {
+	var out []netip.Addr
+	for _, h := range hosts {
+		if a, err := netip.ParseAddr(h.Spec.Address); err == nil && h.Name != self {
+			out = append(out, a)
+		}
+	}
+	return out
 }

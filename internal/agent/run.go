@@ -45,7 +45,7 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	// One host serves hundreds of pod-nodes; client-go's default 5 QPS
 	// would make their heartbeats queue behind each other.
 	cfg.QPS, cfg.Burst = 200, 400
-	hc, err := newHostConfig(ctx, c, cfg)
+	hc, err := newHostConfig(ctx, c, cfg, kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	return <-errs
 }
 
-func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.Config, error) {
+func newHostConfig(ctx context.Context, c Config, cfg *rest.Config, kubeconfig string) (hostagent.Config, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return hostagent.Config{}, err
@@ -94,6 +94,8 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.C
 		return hostagent.Config{}, err
 	}
 	go keepRoutes(ctx, dyn, c.Name, runner.network)
+	go keepHostServices(ctx, cs, runner.network)
+	go runServiceProxy(ctx, c, kubeconfig)
 	return hostagent.Config{
 		Client:    cs,
 		Sandboxes: runner.pods,

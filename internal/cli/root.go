@@ -63,6 +63,7 @@ func newRoot(streams Streams) *cobra.Command {
 		newDeleteCommand(streams),
 		newImageCommand(streams),
 		newRegistryCommand(streams),
+		newKubeProxyCommand(streams),
 	)
 	return root
 }

@@ -57,6 +57,11 @@ func (f *upFlags) runAgent(ctx context.Context, join controlplane.Join, ready ch
 	}
 	cfg := f.host.Config
 	cfg.LocalRegistry = local
+	if cfg.Address == "" {
+		// Load balancers and other hosts reach this one where the
+		// apiserver is advertised.
+		cfg.Address = f.AdvertiseAddress
+	}
 	cfg.Server = join.Server
 	cfg.Token = join.Token
 	cfg.DataDir = controlplane.Layout{Dir: f.DataDir}.AgentDir()

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/fargo-dev/fargo/internal/clusterdns"
 )
 
 // Config is what `fargo server` was asked for.
@@ -39,6 +41,13 @@ type Config struct {
 	// MetricsPort is where metrics-server (metrics.k8s.io, for kubectl
 	// top) listens, on the advertise address: the aggregator calls it.
 	MetricsPort int
+	// DNSPort serves cluster DNS (UDP and TCP) on the advertise address
+	// and loopback, behind the kube-dns Service; DNSHealthPort and
+	// DNSReadyPort serve CoreDNS's health and ready plugins on loopback.
+	DNSPort, DNSHealthPort, DNSReadyPort int
+	// DNSUpstreams get the names cluster DNS does not own: resolv.conf
+	// files or IP[:port].
+	DNSUpstreams []string
 	// MaxFargateProfiles caps the profiles of the cluster (EKS: 10).
 	MaxFargateProfiles int
 
@@ -48,6 +57,9 @@ type Config struct {
 	// Region names pod-nodes (fargate-ip-….<region>.compute.internal) and
 	// is their topology.kubernetes.io/region.
 	Region string
+	// LBAddressPool, when not empty, is where LoadBalancer Services get
+	// their address; otherwise they get the Ready hosts' addresses.
+	LBAddressPool []string
 	// LaunchQPS and LaunchBurst are the fargate-scheduler's token bucket.
 	LaunchQPS   float64
 	LaunchBurst int
@@ -77,6 +89,10 @@ func Default() Config {
 		EtcdPeerPort:       2380,
 		WebhookPort:        10270,
 		MetricsPort:        10271,
+		DNSPort:            10053,
+		DNSHealthPort:      10054,
+		DNSReadyPort:       10055,
+		DNSUpstreams:       []string{"/etc/resolv.conf"},
 		MaxFargateProfiles: 10,
 		ServiceCIDR:        "172.20.0.0/16",
 		ClusterDNS:         "172.20.0.10",
@@ -112,7 +128,8 @@ func (c *Config) Validate() error {
 	for _, port := range []struct {
 		flag string
 		n    int
-	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}, {"--webhook-port", c.WebhookPort}, {"--metrics-port", c.MetricsPort}} {
+	}{{"--https-listen-port", c.HTTPSPort}, {"--etcd-client-port", c.EtcdClientPort}, {"--etcd-peer-port", c.EtcdPeerPort}, {"--webhook-port", c.WebhookPort}, {"--metrics-port", c.MetricsPort},
+		{"--dns-port", c.DNSPort}, {"--dns-health-port", c.DNSHealthPort}, {"--dns-ready-port", c.DNSReadyPort}} {
 		if port.n < 1 || port.n > 65535 {
 			return fmt.Errorf("%s %d is not a TCP port (1-65535)", port.flag, port.n)
 		}
@@ -125,6 +142,16 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFargateProfiles < 1 {
 		return fmt.Errorf("--max-fargate-profiles %d must be at least 1", c.MaxFargateProfiles)
+	}
+	for _, u := range c.DNSUpstreams {
+		if err := clusterdns.ValidateUpstream(u); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.LBAddressPool {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return fmt.Errorf("--lb-address-pool %q is not a CIDR (example: 192.168.50.240/28, or 192.168.50.240/32 for one address)", p)
+		}
 	}
 	for _, ep := range c.DatastoreEndpoints {
 		if !strings.HasPrefix(ep, "https://") && !strings.HasPrefix(ep, "http://") {

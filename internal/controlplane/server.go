@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +16,9 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/rest"
 
+	"github.com/fargo-dev/fargo/internal/clusterdns"
 	"github.com/fargo-dev/fargo/internal/fargatecontrollers"
+	"github.com/fargo-dev/fargo/internal/loadbalancer"
 	"github.com/fargo-dev/fargo/internal/logfile"
 	"github.com/fargo-dev/fargo/internal/metricsapi"
 	"github.com/fargo-dev/fargo/internal/version"
@@ -125,6 +129,8 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 		ClusterDomain:   c.ClusterDomain,
 		LaunchQPS:       c.LaunchQPS,
 		LaunchBurst:     c.LaunchBurst,
+		LBAddressPool:   lbPool(c),
+		LBReservedPorts: reservedPorts(c),
 	}
 	if err := progress.stage("fargate controllers", func() error {
 		ready := make(chan struct{})
@@ -140,7 +146,64 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 	}); err != nil {
 		return err
 	}
-	return startMetricsAPI(ctx, progress, components, l, c, s, admin.config, advertise)
+	if err := startMetricsAPI(ctx, progress, components, l, c, s, admin.config, advertise); err != nil {
+		return err
+	}
+	return startClusterDNS(ctx, progress, components, l, c, s, admin.config, advertise)
+}
+
+// startClusterDNS runs CoreDNS behind kube-dns and waits until it answers.
+func startClusterDNS(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config, s *certs, admin *rest.Config, advertise net.IP) error {
+	addr, _ := netip.AddrFromSlice(advertise.To4())
+	logFile, err := os.OpenFile(filepath.Join(l.Logs(), "coredns.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("cluster DNS log: %w", err)
+	}
+	cfg := clusterdns.Config{
+		Admin: admin, ServerURL: serverURL(net.IPv4(127, 0, 0, 1), c.HTTPSPort),
+		CA: s.ca, PKIDir: l.PKI(), Kubeconfig: l.PKIFile("coredns.kubeconfig"), Corefile: filepath.Join(l.Dir, "Corefile"),
+		Address: addr, ClusterIP: netip.MustParseAddr(c.ClusterDNS), Domain: c.ClusterDomain,
+		Port: c.DNSPort, HealthPort: c.DNSHealthPort, ReadyPort: c.DNSReadyPort, Upstreams: c.DNSUpstreams, Log: logFile,
+	}
+	return progress.stage("cluster DNS", func() error {
+		ready := make(chan struct{})
+		components.start("cluster DNS", func(ctx context.Context) error {
+			defer logFile.Close()
+			return clusterdns.Run(ctx, cfg, ready)
+		})
+		return components.until(ctx, time.Minute, func(context.Context) error {
+			select {
+			case <-ready:
+				return nil
+			default:
+				return errors.New("cluster DNS not ready yet")
+			}
+		})
+	})
+}
+
+// lbPool is --lb-address-pool, validated by Config.Validate.
+func lbPool(c *Config) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.LBAddressPool {
+		out = append(out, netip.MustParsePrefix(s).Masked())
+	}
+	return out
+}
+
+// reservedPorts are the ports fargo itself listens on at host addresses:
+// a LoadBalancer there would take them over.
+func reservedPorts(c *Config) []loadbalancer.ReservedPort {
+	ports := []loadbalancer.ReservedPort{
+		{Port: int32(c.HTTPSPort), Name: "kube-apiserver"},
+		{Port: int32(c.MetricsPort), Name: "metrics-server"},
+		{Port: 10250, Name: "the kubelet API of pod-nodes"},
+	}
+	if c.embeddedEtcd() {
+		ports = append(ports, loadbalancer.ReservedPort{Port: int32(c.EtcdClientPort), Name: "etcd"},
+			loadbalancer.ReservedPort{Port: int32(c.EtcdPeerPort), Name: "etcd"})
+	}
+	return ports
 }
 
 // startMetricsAPI runs metrics-server for `kubectl top` and waits until
@@ -252,7 +315,9 @@ func checkPorts(c *Config, advertise net.IP) error {
 		n          int
 	}
 	ports := []port{{"--https-listen-port", c.BindAddress, c.HTTPSPort}, {"--webhook-port", "127.0.0.1", c.WebhookPort},
-		{"--metrics-port", advertise.String(), c.MetricsPort}}
+		{"--metrics-port", advertise.String(), c.MetricsPort}, {"--dns-port", advertise.String(), c.DNSPort},
+		{"--dns-port", "127.0.0.1", c.DNSPort}, {"--dns-health-port", "127.0.0.1", c.DNSHealthPort},
+		{"--dns-ready-port", "127.0.0.1", c.DNSReadyPort}}
 	if c.embeddedEtcd() {
 		ports = append(ports, port{"--etcd-client-port", "127.0.0.1", c.EtcdClientPort},
 			port{"--etcd-peer-port", "127.0.0.1", c.EtcdPeerPort})
@@ -263,6 +328,13 @@ func checkPorts(c *Config, advertise net.IP) error {
 			return fmt.Errorf("port %d is not free (%v): stop what listens there (another fargo server?) or pass %s with a free port", p.n, err, p.flag)
 		}
 		ln.Close()
+	}
+	for _, host := range []string{advertise.String(), "127.0.0.1"} {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(c.DNSPort)))
+		if err != nil {
+			return fmt.Errorf("UDP port %d is not free (%v): stop what listens there or pass --dns-port with a free port", c.DNSPort, err)
+		}
+		pc.Close()
 	}
 	return nil
 }

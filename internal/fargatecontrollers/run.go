@@ -2,13 +2,15 @@
 // server`, next to the upstream controllers: the FargateProfile and Host
 // CRDs, the admission webhook that places matching pods on Fargate, the
 // profile lifecycle controller, what lets hosts join (token, RBAC, CSR
-// approval), the host heartbeat monitor and the fargate-scheduler.
+// approval), the host heartbeat monitor, the fargate-scheduler and the
+// controller that gives LoadBalancer Services their addresses.
 package fargatecontrollers
 
 import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/admission"
+	"github.com/fargo-dev/fargo/internal/loadbalancer"
 	"github.com/fargo-dev/fargo/internal/profileclient"
 	"github.com/fargo-dev/fargo/internal/profilecontroller"
 	"github.com/fargo-dev/fargo/internal/webhook"
@@ -46,14 +49,22 @@ type Config struct {
 	ClusterDomain string
 	LaunchQPS     float64
 	LaunchBurst   int
+
+	// LBAddressPool, when not empty, is where LoadBalancer Services get
+	// their address from instead of the hosts' (internal/loadbalancer).
+	LBAddressPool []netip.Prefix
+	// LBReservedPorts are the hosts' own ports, which LoadBalancer Services
+	// may not take on host addresses; 22/TCP always is.
+	LBReservedPorts []loadbalancer.ReservedPort
 }
 
 // WebhookHost is where the apiserver reaches fargo's webhook.
 func WebhookHost(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // Run installs the CRDs, serves and registers admission, lets hosts join,
-// and runs the profile controller, the host monitor and the
-// fargate-scheduler until ctx ends. ready is closed once pods are admitted.
+// and runs the profile controller, the host monitor, the fargate-scheduler
+// and the load-balancer controller until ctx ends. ready is closed once
+// pods are admitted.
 func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	// fargo's loops talk to their own apiserver; client-go's default of 5
 	// requests a second would make a burst of pods wait on the client, not
@@ -114,6 +125,12 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	}
 	close(ready)
 	go controller.Run(ctx)
+	go func() {
+		err := loadbalancer.Run(ctx, loadbalancer.Config{Client: cs, Dynamic: dyn, AddressPool: cfg.LBAddressPool, ReservedPorts: cfg.LBReservedPorts})
+		if err != nil && ctx.Err() == nil {
+			loopErrs <- fmt.Errorf("load-balancer controller: %w", err)
+		}
+	}()
 	select {
 	case <-ctx.Done():
 		return nil

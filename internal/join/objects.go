@@ -211,6 +211,8 @@ func hostClusterRole() *rbacv1.ClusterRole {
 			rule("", []string{"configmaps", "secrets", "services", "endpoints"}, read),
 			// Service proxying reads EndpointSlices, endpoints' successor.
 			rule("discovery.k8s.io", []string{"endpointslices"}, read),
+			// kube-proxy (internal/serviceproxy) also follows ServiceCIDRs.
+			rule("networking.k8s.io", []string{"servicecidrs"}, read),
 			rule("", []string{"serviceaccounts/token"}, []string{"create"}),
 			// Each pod-node's kubelet serving certificate (internal/servingcert).
 			rule("certificates.k8s.io", []string{"certificatesigningrequests"}, read, []string{"create"}),

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"net"
 
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
 	"github.com/fargo-dev/fargo/internal/pki"
 )
 
@@ -39,23 +36,5 @@ func ensureCredentials(cfg Config) (credentialFiles, error) {
 	if err != nil {
 		return f, fmt.Errorf("metrics-server client certificate: %w", err)
 	}
-	return f, writeKubeconfig(cfg, f.client)
-}
-
-// writeKubeconfig writes a kubeconfig naming the certificate files, mode
-// 0600: it is a credential.
-func writeKubeconfig(cfg Config, client pki.Pair) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["fargo"] = &clientcmdapi.Cluster{Server: cfg.ServerURL, CertificateAuthority: cfg.CA.CertFile}
-	kc.AuthInfos[UserName] = &clientcmdapi.AuthInfo{ClientCertificate: client.CertFile, ClientKey: client.KeyFile}
-	kc.Contexts["fargo"] = &clientcmdapi.Context{Cluster: "fargo", AuthInfo: UserName}
-	kc.CurrentContext = "fargo"
-	data, err := clientcmd.Write(*kc)
-	if err != nil {
-		return err
-	}
-	if err := pki.WriteFileAtomic(cfg.Kubeconfig, data, 0o600); err != nil {
-		return fmt.Errorf("metrics-server kubeconfig: %w", err)
-	}
-	return nil
+	return f, pki.WriteKubeconfig(cfg.Kubeconfig, cfg.ServerURL, cfg.CA.CertFile, f.client, UserName)
 }

@@ -37,12 +37,15 @@ const (
 // The rules, in nft terms (br = the bridge, pods = PodCIDRs):
 //
 //	input:       iifname br ct state established,related accept
-//	             iifname br ct status dnat accept      # Services backed by the host
+//	             iifname br ct status dnat ip daddr . l4proto . th dport == <host service> accept
 //	             iifname br ip daddr <gw> icmp type echo-request accept
 //	             iifname br drop                       # no route to host services
 //	forward:     iifname br ip daddr 169.254.169.254 drop
 //	             iifname br oifname br accept          # pod to pod
-//	postrouting: ip saddr pods ip daddr pods|cluster accept
+//	             iifname br ct state established,related accept
+//	             iifname br ct status dnat ip daddr . l4proto . th dport == <host service> accept
+//	             iifname br ip daddr <other host> drop # nor to other hosts' services
+//	postrouting: ip saddr pods ip daddr pods|cluster|other hosts' pods accept
 //	             ip saddr pods masquerade              # NAT to the outside
 //	prerouting:  iifname != br ip daddr pods tcp dport 10250 redirect to :KubeletPort
 //	output:      ip daddr pods tcp dport 10250 redirect to :KubeletPort
@@ -52,7 +55,17 @@ const (
 // serves them all: the pod's IP may live in a netns or in a VM, and the
 // agent tells the pod-nodes apart by the original destination. Pods
 // themselves keep the port: their own traffic is not redirected.
+//
+// Host services and other hosts come from SetHostServices and
+// SetOtherHosts: pods reach the apiserver and cluster DNS only through
+// their Service addresses, which kube-proxy translates before these rules.
 func (n *Network) installFirewall() error {
+	n.guardsMu.Lock()
+	defer n.guardsMu.Unlock()
+	return n.installFirewallLocked()
+}
+
+func (n *Network) installFirewallLocked() error {
 	c, err := nftables.New(nftables.WithNetNSFd(int(n.hostNS)))
 	if err != nil {
 		return fmt.Errorf("network: open nftables: %w", err)
@@ -91,7 +104,7 @@ func (n *Network) addInputChain(c *nftables.Conn, t *nftables.Table) {
 	ch := c.AddChain(filterChain(t, "input", nftables.ChainHookInput))
 	fromPods := ifaceIs(expr.MetaKeyIIFNAME, n.cfg.Bridge)
 	c.AddRule(rule(t, ch, fromPods, ctBitsSet(expr.CtKeySTATE, ctStateEstablishedRelated), verdict(expr.VerdictAccept)))
-	c.AddRule(rule(t, ch, fromPods, ctBitsSet(expr.CtKeySTATUS, ctStatusDstNAT), verdict(expr.VerdictAccept)))
+	n.acceptHostServices(c, t, ch)
 	for _, block := range n.cfg.PodCIDRs {
 		c.AddRule(rule(t, ch, fromPods, addrIs(ipv4DstOffset, gatewayOf(block)), icmpEcho(), verdict(expr.VerdictAccept)))
 	}
@@ -103,6 +116,26 @@ func (n *Network) addForwardChain(c *nftables.Conn, t *nftables.Table) {
 	fromPods := ifaceIs(expr.MetaKeyIIFNAME, n.cfg.Bridge)
 	c.AddRule(rule(t, ch, fromPods, addrIs(ipv4DstOffset, metadataAddr), verdict(expr.VerdictDrop)))
 	c.AddRule(rule(t, ch, fromPods, ifaceIs(expr.MetaKeyOIFNAME, n.cfg.Bridge), verdict(expr.VerdictAccept)))
+	// Replies: a host may call a pod (the apiserver a pod-node's kubelet
+	// API, a load balancer's client through another host).
+	c.AddRule(rule(t, ch, fromPods, ctBitsSet(expr.CtKeySTATE, ctStateEstablishedRelated), verdict(expr.VerdictAccept)))
+	n.acceptHostServices(c, t, ch)
+	for _, host := range n.guards.hosts {
+		c.AddRule(rule(t, ch, fromPods, addrIs(ipv4DstOffset, host), verdict(expr.VerdictDrop)))
+	}
+}
+
+// acceptHostServices accepts pod traffic that a Service translated to one
+// of the host services (the kubernetes Service's apiserver, kube-dns).
+func (n *Network) acceptHostServices(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain) {
+	fromPods := ifaceIs(expr.MetaKeyIIFNAME, n.cfg.Bridge)
+	translated := ctBitsSet(expr.CtKeySTATUS, ctStatusDstNAT)
+	for _, s := range n.guards.services {
+		if !s.Addr.Is4() {
+			continue
+		}
+		c.AddRule(rule(t, ch, fromPods, translated, addrIs(ipv4DstOffset, s.Addr), l4Dport(s.Proto, s.Port), verdict(expr.VerdictAccept)))
+	}
 }
 
 func (n *Network) addPostroutingChain(c *nftables.Conn, t *nftables.Table) {
@@ -140,10 +173,13 @@ func natChain(t *nftables.Table, name string, hook *nftables.ChainHook) *nftable
 }
 
 // tcpDport matches TCP packets to port.
-func tcpDport(port uint16) []expr.Any {
+func tcpDport(port uint16) []expr.Any { return l4Dport(unix.IPPROTO_TCP, port) }
+
+// l4Dport matches TCP or UDP packets (proto) to port.
+func l4Dport(proto uint8, port uint16) []expr.Any {
 	return []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
 	}

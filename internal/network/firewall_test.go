@@ -100,20 +100,30 @@ func addAddr(t *testing.T, h *netlink.Handle, link netlink.Link, cidr string) {
 }
 
 // A Service whose endpoint is the host itself (the apiserver in `fargo up`,
-// a host DNS server) is reached through kube-proxy's DNAT; the input drop
-// must let such connections through while still fencing the host.
+// cluster DNS) is reached through kube-proxy's DNAT; the input drop lets
+// such connections through only to the host services the agent names,
+// and still fences the host: not directly, not through another Service.
 func TestPodReachesServiceBackedByHost(t *testing.T) {
 	h := newTestHost(t, "10.88.0.0/24")
 	pod := h.attach(t, "pod-a", "10.88.0.10")
 	hostServer := serveTCP(t, h.ns, "10.88.0.1:0")
+	other := serveTCP(t, h.ns, "10.88.0.1:0")
 	_, port, _ := net.SplitHostPort(hostServer)
 	addServiceDNAT(t, h.ns, "10.100.0.10", 443, hostServer)
+	addServiceDNAT(t, h.ns, "10.100.0.11", 443, other)
+	ep := netip.MustParseAddrPort(hostServer)
+	if err := h.SetHostServices([]HostService{{Addr: ep.Addr(), Proto: unix.IPPROTO_TCP, Port: ep.Port()}}); err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := dialTCP(t, pod, "10.100.0.10:443"); err != nil {
 		t.Fatalf("pod cannot reach Service 10.100.0.10:443 backed by host %s: %v", hostServer, err)
 	}
 	if _, err := dialTCP(t, pod, "10.88.0.1:"+port); err == nil {
 		t.Fatalf("pod reached host listener %s directly, not via the Service", hostServer)
+	}
+	if _, err := dialTCP(t, pod, "10.100.0.11:443"); err == nil {
+		t.Fatalf("pod reached host listener %s through a Service that is not a host service", other)
 	}
 }
 
@@ -142,5 +152,71 @@ func addServiceDNAT(t *testing.T, ns netns.NsHandle, vip string, vport uint16, e
 		}))
 	if err := c.Flush(); err != nil {
 		t.Fatalf("install test DNAT for %s:%s: %v", vip, strconv.Itoa(int(vport)), err)
+	}
+}
+
+// Another host's own services (its agent, etcd, the apiserver's host port)
+// are out of pods' reach once SetOtherHosts names it; a Service whose
+// endpoint is one of its host services still reaches it, and the outside
+// beyond it stays reachable.
+func TestPodIsFencedFromOtherHosts(t *testing.T) {
+	h := newTestHost(t, "10.87.0.0/24")
+	outside := newOutside(t, h)
+	pod := h.attach(t, "pod-a", "10.87.0.10")
+	otherHost := serveTCP(t, outside, "192.0.2.2:0")
+	otherAPI := serveTCP(t, outside, "192.0.2.2:0")
+	if _, err := dialTCP(t, pod, otherHost); err != nil {
+		t.Fatalf("control: pod cannot reach %s before it is named a host: %v", otherHost, err)
+	}
+	api := netip.MustParseAddrPort(otherAPI)
+	addServiceDNAT(t, h.ns, "10.100.0.1", 443, otherAPI)
+	if err := h.SetOtherHosts([]netip.Addr{api.Addr()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetHostServices([]HostService{{Addr: api.Addr(), Proto: unix.IPPROTO_TCP, Port: api.Port()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialTCP(t, pod, "10.100.0.1:443"); err != nil {
+		t.Fatalf("pod cannot reach the other host's apiserver %s through its Service: %v", otherAPI, err)
+	}
+	// The other host may still call the pod (a kubelet API call, a load
+	// balancer's client): the pod's replies pass.
+	toPods := &netlink.Route{Dst: ipNet(netip.MustParsePrefix("10.87.0.0/24")), Gw: net.ParseIP("192.0.2.1")}
+	if err := handle(t, outside).RouteAdd(toPods); err != nil {
+		t.Fatal(err)
+	}
+	podServer := serveTCP(t, pod, "10.87.0.10:0")
+	if seen, err := dialTCP(t, outside, podServer); err != nil || seen != "192.0.2.2" {
+		t.Fatalf("the other host cannot call the pod at %s (saw %q): %v", podServer, seen, err)
+	}
+	if _, err := dialTCP(t, pod, otherHost); err == nil {
+		t.Fatalf("pod reached the other host's own listener %s", otherHost)
+	}
+	if _, err := dialTCP(t, pod, otherAPI); err == nil {
+		t.Fatalf("pod reached the other host's apiserver %s directly, not through its Service", otherAPI)
+	}
+	if err := h.SetOtherHosts(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialTCP(t, pod, otherHost); err != nil {
+		t.Fatalf("pod cannot reach %s once it is no longer a host: %v", otherHost, err)
+	}
+}
+
+// A Service whose endpoint is another pod on the same bridge: the bridged
+// reply must pass conntrack (bridge-nf-call-iptables), which undoes the
+// DNAT, or the client would get it from the endpoint's own address.
+func TestPodReachesServiceBackedByPodOnSameBridge(t *testing.T) {
+	h := newTestHost(t, "10.86.0.0/24")
+	client := h.attach(t, "pod-a", "10.86.0.10")
+	backend := h.attach(t, "pod-b", "10.86.0.11")
+	server := serveTCP(t, backend, "10.86.0.11:0")
+	addServiceDNAT(t, h.ns, "10.100.0.20", 80, server)
+	seen, err := dialTCP(t, client, "10.100.0.20:80")
+	if err != nil {
+		t.Fatalf("pod cannot reach Service 10.100.0.20:80 backed by pod %s: %v", server, err)
+	}
+	if seen != "10.86.0.10" {
+		t.Fatalf("backend saw the client as %s, want its own address 10.86.0.10", seen)
 	}
 }

@@ -49,8 +49,9 @@ func (n *Network) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Teardown detaches every pod, then removes fargo's routes, the bridge and
-// fargo's nftables table. Used when a host leaves and by tests.
+// Teardown detaches every pod, then removes fargo's routes, the bridge,
+// fargo's nftables table and kube-proxy's. Used when a host leaves and by
+// tests.
 func (n *Network) Teardown(ctx context.Context) error {
 	uids, err := n.Attached()
 	if err != nil {
@@ -74,7 +75,10 @@ func (n *Network) Teardown(ctx context.Context) error {
 			return fmt.Errorf("network: teardown: %w", err)
 		}
 	}
-	return n.removeFirewall()
+	if err := n.removeFirewall(); err != nil {
+		return err
+	}
+	return n.removeKubeProxyTables()
 }
 
 // hostHandle opens a route netlink socket in the host namespace. One per
@@ -91,9 +95,9 @@ func handleAt(ns netns.NsHandle, which string) (*netlink.Handle, error) {
 	return h, nil
 }
 
-// setHostSysctls turns on routing and keeps IPv6 off the bridge and its
-// carrier port: pods are IPv4-only, and router advertisements must not
-// configure the bridge.
+// setHostSysctls turns on routing, keeps IPv6 off the bridge and its
+// carrier port (pods are IPv4-only, and router advertisements must not
+// configure the bridge), and passes bridged traffic through netfilter.
 func (n *Network) setHostSysctls() error {
 	return inNetns(n.hostNS, func() error {
 		if err := writeSysctl("net/ipv4/ip_forward", "1"); err != nil {
@@ -104,8 +108,20 @@ func (n *Network) setHostSysctls() error {
 				return err
 			}
 		}
-		return nil
+		return enableBridgeNetfilter()
 	})
+}
+
+// enableBridgeNetfilter makes traffic between pods on the bridge pass
+// conntrack and the IP hooks: the reply of a Service's endpoint to a pod on
+// the same bridge is bridged, not routed, and only then does conntrack
+// undo kube-proxy's DNAT on it (what kubenet and the bridge CNI rely on).
+func enableBridgeNetfilter() error {
+	const name = "net/bridge/bridge-nf-call-iptables"
+	if _, err := os.Stat(filepath.Join("/proc/sys", name)); err != nil {
+		return fmt.Errorf("network: %s is missing: load the br_netfilter kernel module (modprobe br_netfilter)", name)
+	}
+	return writeSysctl(name, "1")
 }
 
 func disableIPv6(link string) error {

@@ -69,6 +69,9 @@ type Network struct {
 	// netnsDirReady records that NetnsDir has been made a shared mount.
 	netnsDirMu    sync.Mutex
 	netnsDirReady bool
+	// guardsMu serialises firewall installs and guards their inputs.
+	guardsMu sync.Mutex
+	guards   guards
 }
 
 // New validates cfg and binds the Network to the caller's current network
@@ -204,7 +207,9 @@ func (n *Network) podLock(podUID string) *sync.Mutex {
 	return &n.podLocks[h.Sum32()%uint32(len(n.podLocks))]
 }
 
-// noMasquerade lists the destinations pods reach with their own address.
+// noMasquerade lists the destinations pods reach with their own address:
+// pods here and on the other hosts.
 func (n *Network) noMasquerade() []netip.Prefix {
-	return append(append([]netip.Prefix{}, n.cfg.PodCIDRs...), n.cfg.ClusterCIDRs...)
+	out := append(append([]netip.Prefix{}, n.cfg.PodCIDRs...), n.cfg.ClusterCIDRs...)
+	return append(out, n.guards.podBlocks...)
 }

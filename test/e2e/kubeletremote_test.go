@@ -26,7 +26,7 @@ func TestKubeletAPIOnSecondHost(t *testing.T) {
 	ns := harness.NewNetns(t, "fargo-e2e-kube", 7)
 	registry := fmt.Sprintf("%s:%d", ns.HostIP, harness.FreePort(t))
 	srv := harness.NewServer(t, "up", t.TempDir(), "--name", "local", "--cpu", "1", "--memory", "2Gi",
-		"--bind-address", "0.0.0.0", "--tls-san", ns.HostIP, "--registry-address", registry)
+		"--bind-address", "0.0.0.0", "--advertise-address", ns.HostIP, "--registry-address", registry)
 	srv.Start(t)
 	mustFargo(t, srv, "create", "fargateprofile", "--cluster", "study", "--name", "study-aews", "--namespace", "study-aews")
 	srv.ImportImages(t, harness.SeedTarball(t))

@@ -77,10 +77,27 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// FreeUDPPort returns a port that was free for both TCP and UDP on
+// loopback a moment ago (cluster DNS serves both).
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	for range 20 {
+		port := FreePort(t)
+		if pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for both TCP and UDP")
+	return 0
+}
+
 // Server is a `fargo server` (or `fargo up`) process.
 type Server struct {
-	DataDir    string
-	Port       int
+	DataDir string
+	Port    int
+	// DNSPort is where its cluster DNS answers, on loopback too.
+	DNSPort    int
 	Kubeconfig string
 	Args       []string
 	// ReadyLine is the output that says the process is up; Wrapper, when
@@ -100,7 +117,7 @@ type Server struct {
 // NewServer prepares a server on dataDir with free ports; Start runs it.
 func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 	t.Helper()
-	port := FreePort(t)
+	port, dnsPort := FreePort(t), FreeUDPPort(t)
 	args := []string{verb, "--data-dir", dataDir,
 		"--bind-address", "127.0.0.1", "--advertise-address", advertiseIP(t),
 		"--https-listen-port", strconv.Itoa(port),
@@ -108,8 +125,11 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		"--etcd-peer-port", strconv.Itoa(FreePort(t)),
 		"--webhook-port", strconv.Itoa(FreePort(t)),
 		"--metrics-port", strconv.Itoa(FreePort(t)),
+		"--dns-port", strconv.Itoa(dnsPort),
+		"--dns-health-port", strconv.Itoa(FreePort(t)),
+		"--dns-ready-port", strconv.Itoa(FreePort(t)),
 	}
-	s := &Server{DataDir: dataDir, Port: port, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), ReadyLine: "fargo is ready"}
+	s := &Server{DataDir: dataDir, Port: port, DNSPort: dnsPort, Kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), ReadyLine: "fargo is ready"}
 	if verb == "up" {
 		// The local registry's default port may be taken by the user's
 		// own cluster; tests import images through the data dir.
@@ -138,11 +158,12 @@ func (s *Server) ownBridge(t testing.TB, args, extra []string, podCIDR string) [
 // cleanup kills it if the test did not Stop it.
 func (s *Server) Start(t testing.TB) {
 	t.Helper()
-	s.StartShared(t)
+	// Registered first: a start that fails halfway has made a bridge too.
 	t.Cleanup(func() {
 		s.kill()
 		s.sweep(t)
 	})
+	s.StartShared(t)
 }
 
 // StartShared is Start for a server that outlives the test starting it; its

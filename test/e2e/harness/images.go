@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"archive/tar"
 	"crypto/rand"
 	"fmt"
 	"os"
@@ -91,5 +92,55 @@ func (s *Server) ImportImages(t testing.TB, tarballs ...string) {
 	args := append([]string{"image", "import", "--data-dir", s.DataDir}, tarballs...)
 	if out, err := exec.Command(Binary(t), args...).CombinedOutput(); err != nil {
 		t.Fatalf("fargo image import: %v\n%s", err, out)
+	}
+}
+
+// BuildGo builds the Go main package pkg (a directory, relative to the
+// test's own) as a static binary in a temporary directory and returns its
+// path.
+func BuildGo(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", bin, "./"+filepath.Clean(pkg))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// WriteGoImageTarball builds the Go main packages pkgs (see BuildGo) and
+// writes the busybox image with each at /usr/local/bin/NAME (NAME = its
+// directory's base name) under ref to path.
+func WriteGoImageTarball(t testing.TB, path, ref string, pkgs ...string) {
+	t.Helper()
+	entries := []imagetest.Entry{
+		{Name: "usr/local/", Type: tar.TypeDir, Mode: 0o755},
+		{Name: "usr/local/bin/", Type: tar.TypeDir, Mode: 0o755},
+	}
+	for _, pkg := range pkgs {
+		data, err := os.ReadFile(BuildGo(t, pkg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, imagetest.Entry{Name: "usr/local/bin/" + filepath.Base(pkg), Mode: 0o755, Content: data})
+	}
+	img, err := imagetest.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := imagetest.Layer(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.AppendLayers(img, layer); err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.MultiRefWriteToFile(path, map[name.Reference]v1.Image{r: img}); err != nil {
+		t.Fatal(err)
 	}
 }
