@@ -54,7 +54,9 @@ func TestRunRestartsAnExitedProxy(t *testing.T) {
 	exe, starts := fakeKubeProxy(t, "exit 1")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Process{Executable: exe, LogFile: filepath.Join(t.TempDir(), "kube-proxy.log")}.Run(ctx) }()
+	go func() {
+		done <- Process{Executable: exe, LogFile: filepath.Join(t.TempDir(), "kube-proxy.log")}.Run(ctx)
+	}()
 	waitFor(t, "a second start", func() bool { return len(pids(t, starts)) >= 2 })
 	cancel()
 	if err := <-done; err != nil {
