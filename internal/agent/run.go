@@ -45,10 +45,19 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	// One host serves hundreds of pod-nodes; client-go's default 5 QPS
 	// would make their heartbeats queue behind each other.
 	cfg.QPS, cfg.Burst = 200, 400
-	hc, err := newHostConfig(ctx, c, cfg, kubeconfig)
+	hc, err := newHostConfig(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
+	// kube-proxy is this agent's child: it stops before the agent returns.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	proxyDone := make(chan struct{})
+	go func() {
+		defer close(proxyDone)
+		runServiceProxy(ctx, c, kubeconfig)
+	}()
+	defer func() { cancel(); <-proxyDone }()
 	errs := make(chan error, 1)
 	go func() { errs <- hostagent.Run(ctx, hc) }()
 	if ready != nil {
@@ -60,7 +69,7 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	return <-errs
 }
 
-func newHostConfig(ctx context.Context, c Config, cfg *rest.Config, kubeconfig string) (hostagent.Config, error) {
+func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.Config, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return hostagent.Config{}, err
@@ -95,7 +104,6 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config, kubeconfig s
 	}
 	go keepRoutes(ctx, dyn, c.Name, runner.network)
 	go keepHostServices(ctx, cs, runner.network)
-	go runServiceProxy(ctx, c, kubeconfig)
 	return hostagent.Config{
 		Client:    cs,
 		Sandboxes: runner.pods,

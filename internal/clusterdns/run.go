@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	defer instance.Stop()
+	defer stop(instance)
 	return keepEndpoint(ctx, cs, cfg, ready)
 }
 
@@ -136,6 +136,14 @@ func start(cfg Config) (*caddy.Instance, error) {
 		return nil, fmt.Errorf("cluster DNS: starting CoreDNS on port %d (pass --dns-port, --dns-health-port or --dns-ready-port with free ports): %w", cfg.Port, err)
 	}
 	return instance, nil
+}
+
+// stop stops CoreDNS's servers and then its plugins: the kubernetes
+// plugin's watches must end before the apiserver stops, which waits for
+// requests in flight to drain.
+func stop(instance *caddy.Instance) {
+	_ = instance.Stop()
+	_ = instance.ShutdownCallbacks()
 }
 
 // keepEndpoint marks kube-dns's endpoint ready while CoreDNS's ready

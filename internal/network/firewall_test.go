@@ -2,6 +2,7 @@ package network
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -84,6 +85,11 @@ func newOutside(t *testing.T, h *testHost) netns.NsHandle {
 		if err := outNL.LinkSetUp(l); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A first SYN sent before both ends carry traffic is lost, and its
+	// retransmission comes after the tests' dial timeout.
+	if err := errors.Join(waitOperUp(hostNL, "fgtout0"), waitOperUp(outNL, "out0")); err != nil {
+		t.Fatal(err)
 	}
 	metadata := &netlink.Route{Dst: ipNet(netip.MustParsePrefix("169.254.169.254/32")), Gw: net.ParseIP("192.0.2.2")}
 	if err := hostNL.RouteAdd(metadata); err != nil {
