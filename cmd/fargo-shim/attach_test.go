@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,11 @@ func TestRunAttach(t *testing.T) {
 	if err := run.cmd.Wait(); err != nil {
 		t.Fatalf("shim: %v", err)
 	}
-	if got := strings.Join(logEntries(t, run.logPath), "|"); got != "stdout F hello|stderr F done" {
+	// stdout and stderr are copied by their own readers: the log holds
+	// both lines, in either order.
+	entries := logEntries(t, run.logPath)
+	slices.Sort(entries)
+	if got := strings.Join(entries, "|"); got != "stderr F done|stdout F hello" {
 		t.Fatalf("log %q", got)
 	}
 }
