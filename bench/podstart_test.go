@@ -91,7 +91,12 @@ func podStartCluster(b *testing.B, extra ...string) (*harness.Server, kubernetes
 	}
 	srv := harness.NewServer(b, "up", b.TempDir(), args...)
 	srv.Start(b)
-	b.Cleanup(func() { deleteAll(context.Background(), b, srv.Client(b)) })
+	b.Cleanup(func() {
+		// A benchmark that stopped its cluster has deleted its pods first.
+		if srv.Running() {
+			deleteAll(context.Background(), b, srv.Client(b))
+		}
+	})
 	srv.ImportImages(b, harness.SeedTarball(b))
 	if out, err := srv.KubectlStdin(b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: start\n---\napiVersion: fargo.dev/v1\nkind: FargateProfile\nmetadata:\n  name: start\nspec:\n  selectors:\n  - namespace: start\n", "apply", "-f", "-"); err != nil {
 		b.Fatalf("%v\n%s", err, out)
