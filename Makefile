@@ -21,7 +21,7 @@ LDFLAGS = -s -w -X github.com/fargo-dev/fargo/internal/version.Fargo=$(FARGO_VER
 
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all deps build up test unit bench clean
+.PHONY: all deps build up test unit bench conformance clean
 
 all: build
 
@@ -37,9 +37,21 @@ build: deps
 up: build
 	$(FARGO) up --data-dir $(DATA_DIR) $(UP_FLAGS)
 
-# The end-to-end tests run the binary built above, as a user would.
+# The end-to-end tests run the binary built above, as a user would; then
+# the quick subset of upstream's node conformance specs (test/conformance,
+# a module of its own).
 test: build
 	FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd test/conformance && FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout 30m -run TestNodeConformanceQuick .
+
+# Every applicable [NodeConformance] spec of upstream's e2e suite against a
+# fresh `fargo up`; writes test/conformance/RESULTS.md. About half an hour.
+# CONFORMANCE_TIER picks a sandbox tier once a host has several.
+CONFORMANCE_PROCS ?= 8
+CONFORMANCE_TIER  ?=
+conformance: build
+	cd test/conformance && FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout 150m -run 'TestNodeConformance$$' -v . \
+		-args -full -procs $(CONFORMANCE_PROCS) $(if $(CONFORMANCE_TIER),-tier $(CONFORMANCE_TIER))
 
 # Medians of 5 starts, one idle-memory reading, 3 scheduling bursts, pod
 # starts (100 sequential, a burst of 100), 5 cold pulls, and the kubelet

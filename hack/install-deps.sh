@@ -12,11 +12,11 @@ fi
 
 # Packages fargo's runtime and tests use (runc: the default sandbox tier,
 # crun and runsc the other OCI tiers;
-# busybox-static: the tests build their images from it;
+# busybox-static, bash-static: the tests build their images from them;
 # tmux: the tests drive `kubectl exec -it` through a real terminal;
 # nftables: kube-proxy programs Services with the nft command);
 # installed only when missing.
-packages=(ca-certificates git make iproute2 nftables procps runc crun runsc busybox-static tmux)
+packages=(ca-certificates git make iproute2 nftables procps runc crun runsc busybox-static bash-static tmux)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

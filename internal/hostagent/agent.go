@@ -102,6 +102,7 @@ type agent struct {
 	podQueue  workqueue.TypedRateLimitingInterface[string]
 	leases    *leaseKeeper
 	sandboxes *sandboxSet
+	admitter  *admitter
 }
 
 func newAgent(cfg Config) *agent {
@@ -112,6 +113,7 @@ func newAgent(cfg Config) *agent {
 		podQueue:  newQueue("hostagent-pods"),
 		leases:    newLeaseKeeper(cfg.Client, cfg.Now),
 		sandboxes: newSandboxSet(cfg.Sandboxes),
+		admitter:  newAdmitter(),
 	}
 	a.watchNodes()
 	a.watchPods()

@@ -61,6 +61,9 @@ func (a *agent) syncPod(ctx context.Context, key string) error {
 	if pod.DeletionTimestamp != nil {
 		return a.finish(ctx, pod)
 	}
+	if reason, message := a.admitter.admit(pod, node); reason != "" {
+		return a.reject(ctx, pod, node, reason, message)
+	}
 	if needsFirstStatus(pod) {
 		pod, err = a.postFirstStatus(ctx, pod, node)
 		if apierrors.IsNotFound(err) {

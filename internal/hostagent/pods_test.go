@@ -211,9 +211,11 @@ func TestSandboxLifecycle(t *testing.T) {
 	}{
 		{"a failed start is returned, for a retry", func() {}, true, []string{"start uid-1 on " + node.Name}},
 		{"the retry starts it", func() { sb.startErr = nil }, false, []string{"start uid-1 on " + node.Name}},
-		{"a started pod is not started again", func() {}, false, nil},
-		{"a new pod of the same name replaces the old sandbox", func() { _ = a.pods.GetIndexer().Update(second) },
-			false, []string{"stop uid-1", "start uid-2 on " + node.Name}},
+		{"a started pod gets its spec again, for changes such as activeDeadlineSeconds", func() {}, false, []string{"start uid-1 on " + node.Name}},
+		{"a new pod of the same name, on its own node at the same IP, replaces the old sandbox", func() {
+			_ = a.pods.GetIndexer().Update(second)
+			_ = a.nodes.GetIndexer().Update(testNode(second, "10.42.1.5", testHost))
+		}, false, []string{"stop uid-1", "start uid-2 on " + node.Name}},
 		{"a pod object that vanished is stopped", func() { _ = a.pods.GetIndexer().Delete(second) }, false, []string{"stop uid-2"}},
 		{"and only once", func() {}, false, nil},
 	}

@@ -57,7 +57,8 @@ func newSandboxSet(impl Sandboxes) *sandboxSet {
 	return &sandboxSet{impl: impl, started: map[string]*corev1.Pod{}}
 }
 
-// start starts pod unless it runs already. A different pod under the same
+// start starts pod, or hands a running pod's new spec to its sandbox (an
+// activeDeadlineSeconds that changed). A different pod under the same
 // name (a StatefulSet's next one) stops the old sandbox first.
 func (s *sandboxSet) start(ctx context.Context, pod *corev1.Pod, node *corev1.Node) error {
 	if s.impl == nil {
@@ -66,7 +67,7 @@ func (s *sandboxSet) start(ctx context.Context, pod *corev1.Pod, node *corev1.No
 	key := cache.MetaObjectToName(pod).String()
 	if old := s.get(key); old != nil {
 		if old.UID == pod.UID {
-			return nil
+			return s.impl.Start(ctx, pod, node)
 		}
 		if err := s.stop(ctx, old); err != nil {
 			return err

@@ -147,7 +147,9 @@ func (a *Agent) Start(ctx context.Context, pod *corev1.Pod, node *corev1.Node) e
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if w := a.workers[pod.UID]; w != nil {
+		// A newer spec (activeDeadlineSeconds may have changed).
 		w.update(pod)
+		w.poke()
 		return nil
 	}
 	w, err := newPodWorker(a, pod, node)

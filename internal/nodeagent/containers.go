@@ -3,6 +3,7 @@ package nodeagent
 import (
 	"context"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 // container is what the worker knows of one container of the pod: its
 // latest attempt, the one before (kubelet's lastState), and why it waits.
 type container struct {
-	spec *corev1.Container
-	init bool
+	spec      *corev1.Container
+	init      bool // an init container, maybe a sidecar (sidecar.go)
+	ephemeral bool // an ephemeral container (ephemeral.go)
 
 	cur  *sandbox.ContainerStatus // latest attempt; nil before the first
 	last *sandbox.ContainerStatus // the attempt before it
@@ -75,6 +77,9 @@ func (w *podWorker) adopt(ctx context.Context) error {
 	for i := range pod.Spec.Containers {
 		w.containerOf(&pod.Spec.Containers[i], false)
 	}
+	for i := range pod.Spec.EphemeralContainers {
+		w.ephemeralOf(&pod.Spec.EphemeralContainers[i])
+	}
 	list, err := w.a.cfg.Runtime.Containers(ctx, string(w.uid))
 	if err != nil {
 		return err
@@ -102,16 +107,18 @@ func (w *podWorker) adopt(ctx context.Context) error {
 	return nil
 }
 
-// initDone reports whether the pod's init containers all succeeded, or a
-// regular container ran (then they had, though their attempts are gone).
+// initDone reports whether the pod's init containers all succeeded (a
+// sidecar: started), or a regular container ran (then they had, though
+// their attempts are gone).
 func initDone(pod *corev1.Pod, ctrs map[string]*container) bool {
 	for _, c := range ctrs {
-		if !c.init && c.cur != nil {
+		if !c.init && !c.ephemeral && c.cur != nil {
 			return true
 		}
 	}
 	for i := range pod.Spec.InitContainers {
-		if !ctrs[pod.Spec.InitContainers[i].Name].succeeded() {
+		c := ctrs[pod.Spec.InitContainers[i].Name]
+		if c.sidecar() && !c.startedNow() || !c.sidecar() && !c.succeeded() {
 			return false
 		}
 	}
@@ -171,41 +178,77 @@ func (w *podWorker) removeAttempt(ctx context.Context, st sandbox.ContainerStatu
 	}
 }
 
+// minimumGrace is the least time a container gets between SIGTERM and
+// SIGKILL, as on a kubelet, even when the grace period ran out.
+const minimumGrace = 2 * time.Second
+
 // killAll stops every running container: preStop hooks first (within
 // the grace period), then SIGTERM, then SIGKILL when grace runs out.
-// Regular containers stop together, as on a kubelet.
+// Regular containers stop together, sidecars after them (stoporder.go).
 func (w *podWorker) killAll(ctx context.Context, grace time.Duration) {
-	deadline := time.Now().Add(grace)
-	done := make(chan struct{})
-	n := 0
-	for _, c := range w.ctrs {
-		if !c.running() {
-			continue
-		}
-		n++
-		go func() {
-			defer func() { done <- struct{}{} }()
-			w.kill(ctx, c, deadline, "Stopping container "+c.spec.Name)
-		}()
-	}
-	for range n {
-		<-done
-	}
+	<-w.killAllAsync(ctx, grace)
 }
 
-// kill runs c's preStop hook and stops it by deadline.
-func (w *podWorker) kill(ctx context.Context, c *container, deadline time.Time, message string) {
+// killAllAsync starts killAll's work and returns a channel closed once
+// every container stopped; each stop pokes the worker, so that it can
+// post the status as containers go. The goroutines work on snapshots of
+// the containers, so the worker may go on refreshing its own.
+func (w *podWorker) killAllAsync(ctx context.Context, grace time.Duration) <-chan struct{} {
+	deadline := time.Now().Add(grace)
+	running := map[string]bool{}
+	var targets []*container
+	for name, c := range w.ctrs {
+		if c.running() {
+			running[name] = true
+			targets = append(targets, c.snapshot())
+		}
+	}
+	order := newStopOrder(w.current(), running)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, c := range targets {
+		wg.Go(func() {
+			w.kill(ctx, c, deadline, "Stopping container "+c.spec.Name, order)
+			w.poke()
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// kill runs c's preStop hook, waits for c's turn in order (nil: none),
+// and stops it by deadline. c is a snapshot (container.snapshot).
+func (w *podWorker) kill(ctx context.Context, c *container, deadline time.Time, message string, order *stopOrder) {
 	w.recorder.Event(w.current(), corev1.EventTypeNormal, "Killing", message)
-	if c.spec.Lifecycle != nil && c.spec.Lifecycle.PreStop != nil {
+	// A kubelet runs the hook only when there is time left for it.
+	if c.spec.Lifecycle != nil && c.spec.Lifecycle.PreStop != nil && time.Until(deadline) > 0 {
 		hookCtx, cancel := context.WithDeadline(ctx, deadline)
 		if err := w.runHook(hookCtx, c, c.spec.Lifecycle.PreStop); err != nil {
-			w.recorder.Eventf(w.current(), corev1.EventTypeWarning, "FailedPreStopHook",
-				"PreStopHook failed: %v", err)
+			// As a kubelet: the event does not carry the error, which
+			// may hold secrets.
+			w.log.Error(err, "PreStop hook failed", "container", c.spec.Name)
+			w.recorder.Event(w.current(), corev1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
 		}
 		cancel()
 	}
-	grace := max(time.Until(deadline), 0)
+	order.waitTurn(c.spec.Name, deadline)
+	grace := max(time.Until(deadline), minimumGrace)
 	if err := w.a.cfg.Runtime.StopContainer(ctx, string(w.uid), c.cur.ID, grace); err != nil {
 		w.log.Error(err, "Stopping container", "container", c.spec.Name)
 	}
+	order.done(c.spec.Name)
+}
+
+// snapshot is a copy of c's spec and current attempt for work on other
+// goroutines (hooks, stopping) while the worker updates c.
+func (c *container) snapshot() *container {
+	s := &container{spec: c.spec, init: c.init, ephemeral: c.ephemeral}
+	if c.cur != nil {
+		cur := *c.cur
+		s.cur = &cur
+	}
+	return s
 }

@@ -55,10 +55,21 @@ func (w *podWorker) publish() {
 func (a *Agent) PodNodeAt(ip netip.Addr) (string, *corev1.Pod, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// A pod's IP (and so its node's name) is reused as soon as it was
+	// released; the worker of the pod before it may still be stopping,
+	// and must not answer for the new one.
+	var stopping *podWorker
 	for _, w := range a.workers {
-		if w.ip == ip {
+		switch {
+		case w.ip != ip:
+		case !w.stopping():
 			return w.node.Name, w.current(), true
+		default:
+			stopping = w
 		}
+	}
+	if stopping != nil {
+		return stopping.node.Name, stopping.current(), true
 	}
 	return "", nil, false
 }

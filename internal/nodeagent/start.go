@@ -76,13 +76,19 @@ func (w *podWorker) postStart(ctx context.Context, pod *corev1.Pod, c *container
 	if err == nil {
 		return
 	}
-	w.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed: %v", err)
+	// As a kubelet: the event leaves the error out, which may carry what
+	// the hook's command printed (secrets included); the log has it.
+	w.log.Info("PostStart hook failed", "container", c.spec.Name, "err", err)
+	w.recorder.Event(pod, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed")
 	_ = w.a.cfg.Runtime.StopContainer(ctx, string(w.uid), c.cur.ID, gracePeriod(pod))
 	w.refreshContainers(ctx)
 }
 
 // containerConfig is the runtime's view of c's next attempt.
 func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *container, img *image.Image) (sandbox.ContainerConfig, error) {
+	if err := verifyRunAsNonRoot(pod, c.spec, img.Config.User); err != nil {
+		return sandbox.ContainerConfig{}, err
+	}
 	env, err := podenv.Container(ctx, pod, c.spec, w.a.cfg.Env)
 	if err != nil {
 		return sandbox.ContainerConfig{}, err
@@ -104,6 +110,9 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *con
 		Stdin:      c.spec.Stdin,
 		StdinOnce:  c.spec.StdinOnce,
 		TTY:        c.spec.TTY,
+
+		TerminationMessagePath: c.spec.TerminationMessagePath,
+		Security:               security(pod, c.spec),
 	}
 	if q, ok := c.spec.Resources.Limits[corev1.ResourceMemory]; ok {
 		cfg.MemoryLimitBytes = q.Value()

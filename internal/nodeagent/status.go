@@ -18,15 +18,22 @@ import (
 // phase is the pod's phase by kubelet's rules, from what its containers do.
 func (w *podWorker) phase() corev1.PodPhase {
 	pod := w.current()
+	if w.deadlineExceeded {
+		return corev1.PodFailed
+	}
 	if !w.initDone {
 		for i := range pod.Spec.InitContainers {
-			c := w.ctrs[pod.Spec.InitContainers[i].Name]
-			if c != nil && c.exited() && !c.succeeded() && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			spec := &pod.Spec.InitContainers[i]
+			c := w.ctrs[spec.Name]
+			// A sidecar that exits is restarted: it never fails the pod.
+			if c != nil && !isSidecar(spec) && c.exited() && !c.succeeded() && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
 				return corev1.PodFailed
 			}
 		}
 		return corev1.PodPending
 	}
+	// Only regular containers count: sidecars do not keep a pod whose
+	// regular containers ended from finishing (kubelet then stops them).
 	var running, waiting, succeeded, failed int
 	for i := range pod.Spec.Containers {
 		c := w.ctrs[pod.Spec.Containers[i].Name]
@@ -79,6 +86,11 @@ func (w *podWorker) status() corev1.PodStatus {
 	for i := range pod.Spec.Containers {
 		st.ContainerStatuses = append(st.ContainerStatuses, w.containerStatus(&pod.Spec.Containers[i]))
 	}
+	st.EphemeralContainerStatuses = w.ephemeralStatuses(pod)
+	if w.deadlineExceeded {
+		st.Reason, st.Message = deadlineReason, deadlineMessage
+	}
+	limitTerminationMessages(pod, &st)
 	st.Conditions = w.conditions(pod, st)
 	return st
 }
@@ -96,22 +108,25 @@ func (w *podWorker) containerStatus(spec *corev1.Container) corev1.ContainerStat
 	out.RestartCount = c.restartCount()
 	if c.cur != nil {
 		out.ContainerID = w.a.cfg.RuntimeName + "://" + c.cur.ID
-		out.State = w.state(c.cur)
+		out.State = w.state(c, c.cur)
 	}
 	if c.last != nil {
-		out.LastTerminationState = w.state(c.last)
+		out.LastTerminationState = w.state(c, c.last)
 	}
 	switch {
 	case c.waitReason != "":
 		out.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: c.waitReason, Message: c.waitMessage}}
 		if c.cur != nil {
-			out.LastTerminationState = w.state(c.cur)
+			out.LastTerminationState = w.state(c, c.cur)
 		}
 	case c.cur == nil:
 		out.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.defaultWaiting()}
 	}
 	running := c.running() && c.waitReason == ""
 	out.Started = &running
+	// A kubelet reports an init container that completed as ready; a
+	// sidecar, like a regular container, only while it runs.
+	out.Ready = c.init && !c.sidecar() && c.succeeded() && c.waitReason == ""
 	if running {
 		started := c.started.Load()
 		out.Started = &started
@@ -127,15 +142,15 @@ func (w *podWorker) defaultWaiting() string {
 	return "ContainerCreating"
 }
 
-// state turns a runtime attempt into a Kubernetes container state.
-func (w *podWorker) state(a *sandbox.ContainerStatus) corev1.ContainerState {
+// state turns an attempt of c into a Kubernetes container state.
+func (w *podWorker) state(c *container, a *sandbox.ContainerStatus) corev1.ContainerState {
 	id := w.a.cfg.RuntimeName + "://" + a.ID
 	switch a.State {
 	case sandbox.StateRunning:
 		return corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(a.StartedAt)}}
 	case sandbox.StateExited:
 		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: int32(a.ExitCode), Reason: a.Reason, ContainerID: id,
+			ExitCode: int32(a.ExitCode), Reason: a.Reason, ContainerID: id, Message: w.terminationMessage(c, a),
 			StartedAt: metav1.NewTime(a.StartedAt), FinishedAt: metav1.NewTime(a.FinishedAt),
 		}}
 	}
@@ -173,9 +188,15 @@ func (w *podWorker) initializedCondition(pod *corev1.Pod) corev1.PodCondition {
 	}
 	var pending []string
 	for i := range pod.Spec.InitContainers {
-		if c := w.ctrs[pod.Spec.InitContainers[i].Name]; c == nil || !c.succeeded() {
-			pending = append(pending, pod.Spec.InitContainers[i].Name)
+		c := w.ctrs[pod.Spec.InitContainers[i].Name]
+		switch {
+		case c == nil:
+		case c.sidecar() && c.startedNow():
+			continue
+		case !c.sidecar() && c.succeeded():
+			continue
 		}
+		pending = append(pending, pod.Spec.InitContainers[i].Name)
 	}
 	return corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionFalse, Reason: "ContainersNotInitialized",
 		Message: fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(pending, " "))}
@@ -183,9 +204,19 @@ func (w *podWorker) initializedCondition(pod *corev1.Pod) corev1.PodCondition {
 
 func (w *podWorker) readyCondition(pod *corev1.Pod, st corev1.PodStatus, terminal bool) corev1.PodCondition {
 	if terminal {
-		return corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "PodCompleted"}
+		reason := "PodCompleted"
+		if st.Phase == corev1.PodFailed {
+			reason = "PodFailed"
+		}
+		return corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: reason}
 	}
+	// Sidecars' readiness counts, before the regular containers'.
 	var unready []string
+	for i, cs := range st.InitContainerStatuses {
+		if isSidecar(&pod.Spec.InitContainers[i]) && !cs.Ready {
+			unready = append(unready, cs.Name)
+		}
+	}
 	for _, cs := range st.ContainerStatuses {
 		if !cs.Ready {
 			unready = append(unready, cs.Name)

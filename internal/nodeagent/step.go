@@ -3,22 +3,30 @@ package nodeagent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
-// step starts what should run now: the next init container, or the
-// regular containers once init is done, and restarts exited ones as the
-// restart policy says, with back-off.
+// step starts what should run now: ephemeral containers added to the
+// pod, the next init container (sidecars stay up), or the regular
+// containers once init is done, and restarts exited ones as the restart
+// policy says, with back-off.
 func (w *podWorker) step(ctx context.Context) {
 	pod := w.current()
+	if w.deadlineExceeded || terminal(w.phase()) {
+		// Nothing starts again; finish stops what still runs (sidecars).
+		return
+	}
+	w.stepEphemeral(ctx, pod)
 	if !w.initDone {
 		w.stepInit(ctx, pod)
 		if !w.initDone {
 			return
 		}
 	}
+	w.keepSidecars(ctx, pod)
 	for i := range pod.Spec.Containers {
 		if ctx.Err() != nil {
 			return
@@ -26,7 +34,7 @@ func (w *podWorker) step(ctx context.Context) {
 		c := w.containerOf(&pod.Spec.Containers[i], false)
 		switch {
 		case c.running():
-			w.checkLiveness(ctx, c)
+			w.checkProbes(ctx, c)
 		case c.cur == nil:
 			w.startContainer(ctx, pod, c)
 		case c.exited() && shouldRestart(pod.Spec.RestartPolicy, c.cur.ExitCode):
@@ -35,10 +43,22 @@ func (w *podWorker) step(ctx context.Context) {
 	}
 }
 
-// stepInit runs init containers one at a time, in order.
+// stepInit runs init containers in order: a regular one must succeed
+// before the next starts, a sidecar must have started (its startup probe
+// passed) and keeps running.
 func (w *podWorker) stepInit(ctx context.Context, pod *corev1.Pod) {
 	for i := range pod.Spec.InitContainers {
+		if ctx.Err() != nil {
+			return
+		}
 		c := w.containerOf(&pod.Spec.InitContainers[i], true)
+		if c.sidecar() {
+			w.keepSidecar(ctx, pod, c)
+			if !c.startedNow() && !w.initPassed(pod, i) {
+				return
+			}
+			continue
+		}
 		switch {
 		case c.succeeded():
 			continue
@@ -55,6 +75,11 @@ func (w *podWorker) stepInit(ctx context.Context, pod *corev1.Pod) {
 		}
 	}
 	w.initDone = true
+}
+
+// terminal reports a phase a pod never leaves.
+func terminal(p corev1.PodPhase) bool {
+	return p == corev1.PodSucceeded || p == corev1.PodFailed
 }
 
 // shouldRestart applies the pod's restartPolicy to an exited container.
@@ -87,13 +112,23 @@ func (w *podWorker) restart(ctx context.Context, pod *corev1.Pod, c *container) 
 	w.startContainer(ctx, pod, c)
 }
 
-// checkLiveness restarts c when its liveness probe says so.
-func (w *podWorker) checkLiveness(ctx context.Context, c *container) {
-	if !w.probes.failedLiveness(c.spec.Name) {
+// checkProbes kills c when its liveness or startup probe failed, with
+// kubelet's message; the next round restarts it as its policy says.
+func (w *podWorker) checkProbes(ctx context.Context, c *container) {
+	kind := w.probes.failure(c.spec.Name)
+	if kind == "" {
 		return
 	}
-	deadline := time.Now().Add(gracePeriod(w.current()))
-	w.kill(ctx, c, deadline, fmt.Sprintf("Container %s failed liveness probe, will be restarted", c.spec.Name))
+	pod := w.current()
+	message := fmt.Sprintf("Container %s failed %s probe", c.spec.Name, strings.ToLower(kind))
+	switch {
+	case c.sidecar():
+		message = fmt.Sprintf("Init container %s failed %s probe", c.spec.Name, strings.ToLower(kind))
+	case pod.Spec.RestartPolicy != corev1.RestartPolicyNever:
+		message += ", will be restarted"
+	}
+	deadline := time.Now().Add(probeKillGrace(pod, c.spec, kind))
+	w.kill(ctx, c.snapshot(), deadline, message, nil)
 	w.refreshContainers(ctx)
 }
 

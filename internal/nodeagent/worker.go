@@ -55,6 +55,11 @@ type podWorker struct {
 	finished    bool // terminal phase reached and sandbox removed
 	posted      *corev1.PodStatus
 	lastRefresh time.Time
+	// deadlineExceeded is set once activeDeadlineSeconds ended the pod.
+	deadlineExceeded bool
+	// logMessages are termination messages taken from exited attempts'
+	// logs (FallbackToLogsOnError), by container ID.
+	logMessages map[string]string
 }
 
 func newPodWorker(a *Agent, pod *corev1.Pod, node *corev1.Node) (*podWorker, error) {
@@ -75,6 +80,8 @@ func newPodWorker(a *Agent, pod *corev1.Pod, node *corev1.Node) (*podWorker, err
 		stopC:    make(chan struct{}),
 		done:     make(chan struct{}),
 		ctrs:     map[string]*container{},
+
+		logMessages: map[string]string{},
 	}
 	w.probes = newProbes(w)
 	return w, nil
@@ -210,8 +217,9 @@ func (w *podWorker) loop(ctx context.Context) {
 	for {
 		if !w.finished {
 			w.refreshContainers(ctx)
+			w.checkDeadline(ctx)
 			w.step(ctx)
-			if p := w.phase(); p == corev1.PodSucceeded || p == corev1.PodFailed {
+			if terminal(w.phase()) {
 				w.finish(ctx)
 			}
 			w.refreshVolumes(ctx)
@@ -231,6 +239,10 @@ func (w *podWorker) loop(ctx context.Context) {
 // completed Job's pod: the sandbox goes, the status and logs stay.
 func (w *podWorker) finish(ctx context.Context) {
 	w.probes.stopAll()
+	// Sidecars (and ephemeral containers) may still run: a kubelet stops
+	// them as it stops a deleted pod's containers, in order, with grace.
+	w.killAll(ctx, gracePeriod(w.current()))
+	w.refreshContainers(ctx)
 	if err := w.a.removeSandbox(ctx, string(w.uid)); err != nil {
 		w.log.Error(err, "Removing the sandbox of a finished pod")
 		return // tried again next round
@@ -254,14 +266,17 @@ func (w *podWorker) refreshVolumes(ctx context.Context) {
 // preStop hooks, posts their final status, and removes the sandbox.
 func (w *podWorker) terminate() {
 	ctx := context.Background()
-	w.probes.stopAll()
 	if !w.finished {
+		// Readiness probes go on while containers stop, liveness and
+		// startup probes do not, as on a kubelet.
+		w.probes.terminating.Store(true)
 		w.refreshContainers(ctx)
-		w.killAll(ctx, gracePeriod(w.current()))
+		w.stopContainers(ctx, gracePeriod(w.current()))
 		w.refreshContainers(ctx)
 		w.publish()
 		w.syncStatus(ctx)
 	}
+	w.probes.stopAll()
 	for {
 		err := w.a.removeSandbox(ctx, string(w.uid))
 		if err == nil {
@@ -269,6 +284,26 @@ func (w *podWorker) terminate() {
 		}
 		w.log.Error(err, "Removing the pod's sandbox, will retry")
 		time.Sleep(time.Second)
+	}
+}
+
+// stopContainers kills the pod's containers and posts the status as they
+// stop: sidecars stop after the regular containers, and their readiness
+// may change meanwhile.
+func (w *podWorker) stopContainers(ctx context.Context, grace time.Duration) {
+	done := w.killAllAsync(ctx, grace)
+	tick := time.NewTicker(resyncInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-w.wake:
+		case <-tick.C:
+		}
+		w.refreshContainers(ctx)
+		w.publish()
+		w.syncStatus(ctx)
 	}
 }
 

@@ -67,6 +67,10 @@ func TestSetupEmptyDirMemory(t *testing.T) {
 			if !strings.Contains(opts, "tmpfs") || !strings.Contains(opts, tt.wantSize) {
 				t.Errorf("mount of %s = %q, want a tmpfs with %s", dir, opts, tt.wantSize)
 			}
+			// As a kubelet leaves a tmpfs root: 1777.
+			if info, err := os.Stat(dir); err != nil || info.Mode()&(os.ModePerm|os.ModeSticky) != 0o777|os.ModeSticky {
+				t.Errorf("mode of %s = %v (%v), want dtrwxrwxrwx", dir, info.Mode(), err)
+			}
 			if _, err := m.Setup(t.Context(), pod, podCPU, podMem); err != nil {
 				t.Fatalf("second Setup: %v", err)
 			}

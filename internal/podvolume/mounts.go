@@ -103,7 +103,8 @@ func expandSubPath(expr string, env []string) (string, error) {
 }
 
 // makeSubPath creates a missing subPath as a directory with the volume's
-// mode, so a non-root container can use it as it could the volume.
+// mode, setgid and sticky bits included (a kubelet's SafeMakeDir with the
+// volume's mode), so a container can use it as it could the volume.
 func makeSubPath(volumeDir, source string) error {
 	if _, err := os.Stat(source); !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -112,10 +113,11 @@ func makeSubPath(volumeDir, source string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(source, info.Mode().Perm()); err != nil {
+	mode := info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if err := os.MkdirAll(source, mode.Perm()); err != nil {
 		return err
 	}
-	return os.Chmod(source, info.Mode().Perm())
+	return os.Chmod(source, mode)
 }
 
 func alwaysReadOnly(pod *corev1.Pod, volume string) bool {

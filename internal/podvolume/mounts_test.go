@@ -173,3 +173,23 @@ func TestMountsSubPathOfConfigMapKeepsItsVersion(t *testing.T) {
 		}
 	})
 }
+
+// TestSubPathKeepsTheVolumesMode: a missing subPath is made with the
+// volume's mode, setgid and sticky bits included, as a kubelet makes it.
+func TestSubPathKeepsTheVolumesMode(t *testing.T) {
+	vol := t.TempDir()
+	if err := os.Chmod(vol, 0o777|os.ModeSetgid|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(vol, "test-sub")
+	if err := makeSubPath(vol, sub); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode(); got != os.ModeDir|0o777|os.ModeSetgid|os.ModeSticky {
+		t.Fatalf("mode %v, want dgtrwxrwxrwx", got)
+	}
+}

@@ -27,6 +27,9 @@ func setUpEmptyDir(pod *corev1.Pod, src *corev1.EmptyDirVolumeSource, dir string
 			return err
 		}
 	case corev1.StorageMediumMemory:
+		// A tmpfs's root is 1777 unless told otherwise, and a kubelet
+		// leaves it so: files stay their owners'.
+		mode |= os.ModeSticky
 		if err := ensureTmpfs(dir, tmpfsSize(src, sz), mode); err != nil {
 			return err
 		}
@@ -63,7 +66,7 @@ func ensureTmpfs(dir string, sizeBytes int64, mode os.FileMode) error {
 	if err != nil || mounted {
 		return err
 	}
-	opts := fmt.Sprintf("mode=%o", mode.Perm())
+	opts := fmt.Sprintf("mode=%o", unixMode(mode))
 	if sizeBytes > 0 {
 		opts += ",size=" + strconv.FormatInt(sizeBytes, 10)
 	}
@@ -125,4 +128,20 @@ func resolved(dir string) string {
 		return real
 	}
 	return abs
+}
+
+// unixMode is mode as chmod(2) and tmpfs's mode= write it, with the
+// setuid, setgid and sticky bits.
+func unixMode(mode os.FileMode) uint32 {
+	m := uint32(mode.Perm())
+	if mode&os.ModeSetuid != 0 {
+		m |= unix.S_ISUID
+	}
+	if mode&os.ModeSetgid != 0 {
+		m |= unix.S_ISGID
+	}
+	if mode&os.ModeSticky != 0 {
+		m |= unix.S_ISVTX
+	}
+	return m
 }

@@ -71,7 +71,39 @@ type ContainerConfig struct {
 	// gives the container a terminal (spec.tty), whose output is logged
 	// as stdout.
 	Stdin, StdinOnce, TTY bool
+	// TerminationMessagePath, when set, is where in the container the
+	// runtime puts an empty file anyone may write, as a kubelet mounts one
+	// at terminationMessagePath; the end of it becomes the exited
+	// attempt's TerminationMessage.
+	TerminationMessagePath string
+	// Security is what of the container's securityContext the runtime
+	// enforces.
+	Security Security
 }
+
+// Security is a container's securityContext as a runtime applies it; the
+// node agent has already refused what Fargate does not allow (privileged,
+// host namespaces, capabilities beyond the default set).
+type Security struct {
+	// ReadOnlyRootfs mounts the container's root filesystem read-only.
+	ReadOnlyRootfs bool
+	// NoNewPrivileges keeps setuid binaries and file capabilities from
+	// raising the process's privileges (allowPrivilegeEscalation: false).
+	NoNewPrivileges bool
+	// SupplementalGroups are groups the process has beyond its user's own
+	// (the pod's supplementalGroups and fsGroup).
+	SupplementalGroups []uint32
+	// AddCapabilities and DropCapabilities change the default set; names
+	// as the API has them ("NET_RAW"), "ALL" dropping every one.
+	AddCapabilities, DropCapabilities []string
+	// Sysctls are set in the pod's namespaces before the process starts
+	// (the pod's securityContext.sysctls, names with dots).
+	Sysctls map[string]string
+}
+
+// MaxTerminationMessage is how much of the end of a termination message
+// file a runtime reports: a kubelet's 4 KiB.
+const MaxTerminationMessage = 4 << 10
 
 // State is where a container is in its life.
 type State string
@@ -96,6 +128,9 @@ type ContainerStatus struct {
 	// Reason is set once exited: "Completed" (code 0), "OOMKilled" (the
 	// kernel's OOM killer ended it), or "Error".
 	Reason string
+	// TerminationMessage is, once exited, the last MaxTerminationMessage
+	// bytes of the file at ContainerConfig.TerminationMessagePath.
+	TerminationMessage string `json:",omitempty"`
 }
 
 // ExecResult is the outcome of a command run in a container.

@@ -76,8 +76,9 @@ func (l *CRILog) Err() error {
 
 // Copy reads r until EOF and writes each line as entries of stream
 // ("stdout" or "stderr"). A final line without a newline is written as a
-// full entry at EOF. It returns the read error, if not EOF; write errors
-// are kept for Err.
+// partial entry at EOF, as containerd writes it, so that readers give
+// back exactly what the container wrote (`echo -n DONE` reads as "DONE").
+// It returns the read error, if not EOF; write errors are kept for Err.
 func (l *CRILog) Copy(stream string, r io.Reader) error {
 	br := bufio.NewReaderSize(r, MaxLogLine)
 	for {
@@ -89,7 +90,7 @@ func (l *CRILog) Copy(stream string, r io.Reader) error {
 			l.writeEntry(stream, false, line)
 		default:
 			if len(line) > 0 {
-				l.writeEntry(stream, true, line)
+				l.writeEntry(stream, false, line)
 			}
 			if err == io.EOF {
 				return nil

@@ -21,7 +21,7 @@ func TestCRILogCopy(t *testing.T) {
 	}{
 		{"lines", "one\ntwo\n", []string{"stdout F one", "stdout F two"}},
 		{"empty line", "\n", []string{"stdout F "}},
-		{"unterminated end", "one\ntw", []string{"stdout F one", "stdout F tw"}},
+		{"unterminated end is partial, as containerd writes it", "one\ntw", []string{"stdout F one", "stdout P tw"}},
 		{"exactly the max", long + "\n", []string{"stdout P " + long, "stdout F "}},
 		{"longer than the max", long + "bc\n", []string{"stdout P " + long, "stdout F bc"}},
 		{"nothing", "", nil},

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +36,9 @@ type containerState struct {
 	Stdin     bool `json:"stdin,omitempty"`
 	StdinOnce bool `json:"stdinOnce,omitempty"`
 	TTY       bool `json:"tty,omitempty"`
+	// TerminationLog is the host file mounted at the container's
+	// terminationMessagePath, if it has one.
+	TerminationLog string `json:"terminationLog,omitempty"`
 	// Shim and Process are zero until the shim reported the start.
 	Shim      processRef `json:"shim"`
 	Process   processRef `json:"process"`
@@ -131,11 +136,16 @@ func (r *Runtime) startAttempt(ctx context.Context, pod podRecord, pause process
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
+	termLog, err := addTerminationLog(dir, &cfg)
+	if err != nil {
+		return sandbox.ContainerStatus{}, err
+	}
 	state := containerState{
 		ID: id, PodUID: pod.UID, Name: cfg.Name, Attempt: cfg.Attempt,
 		LogPath: cfg.LogPath, Cgroup: pod.Cgroup + "/" + id,
 		PodOOMKillsAtStart: r.cgroups.oomKills(pod.Cgroup),
 		Stdin:              cfg.Stdin, StdinOnce: cfg.StdinOnce, TTY: cfg.TTY,
+		TerminationLog: termLog,
 	}
 	spec := buildSpec(specInput{cfg: cfg, pod: pod, user: user, pausePid: pause.Pid, cgroup: state.Cgroup, ownUTS: r.oci.name == "runsc"})
 	data, err := json.MarshalIndent(spec, "", "  ")
@@ -258,4 +268,46 @@ func readReport(ctx context.Context, f *os.File) (shim.StartReport, error) {
 		return rep, fmt.Errorf("oci: bad start report %q: %w", line, err)
 	}
 	return rep, nil
+}
+
+// addTerminationLog makes the attempt's termination message file, empty
+// and writable by any user (as a kubelet makes it), and mounts it at
+// cfg.TerminationMessagePath; it returns the file's host path.
+func addTerminationLog(dir string, cfg *sandbox.ContainerConfig) (string, error) {
+	if cfg.TerminationMessagePath == "" {
+		return "", nil
+	}
+	path := filepath.Join(dir, "termination-log")
+	if err := os.WriteFile(path, nil, 0o666); err != nil {
+		return "", fmt.Errorf("oci: create the termination message file: %w", err)
+	}
+	// WriteFile's mode is masked by the umask.
+	if err := os.Chmod(path, 0o666); err != nil {
+		return "", fmt.Errorf("oci: create the termination message file: %w", err)
+	}
+	cfg.Mounts = append(slices.Clone(cfg.Mounts), sandbox.Mount{Source: path, Destination: cfg.TerminationMessagePath})
+	return path, nil
+}
+
+// terminationMessage is the end of the attempt's termination message
+// file, at most sandbox.MaxTerminationMessage bytes.
+func terminationMessage(path string) string {
+	if path == "" {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > sandbox.MaxTerminationMessage {
+		if _, err := f.Seek(-sandbox.MaxTerminationMessage, io.SeekEnd); err != nil {
+			return ""
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, sandbox.MaxTerminationMessage))
+	if err != nil {
+		return ""
+	}
+	return string(data)
 }

@@ -1,7 +1,9 @@
 package oci
 
 import (
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,7 +61,7 @@ func buildSpec(in specInput) *specs.Spec {
 		// 1.0.2: the fields used are all in it, and crun 1.8 refuses
 		// versions it does not know.
 		Version:  ociVersion,
-		Root:     &specs.Root{Path: "rootfs"},
+		Root:     &specs.Root{Path: "rootfs", Readonly: in.cfg.Security.ReadOnlyRootfs},
 		Process:  buildProcess(in),
 		Mounts:   buildMounts(in),
 		Hostname: hostname(in),
@@ -69,6 +71,7 @@ func buildSpec(in specInput) *specs.Spec {
 			Resources:     buildResources(in),
 			MaskedPaths:   maskedPaths,
 			ReadonlyPaths: readonlyPaths,
+			Sysctl:        in.cfg.Security.Sysctls,
 		},
 	}
 }
@@ -99,23 +102,73 @@ func buildProcess(in specInput) *specs.Process {
 	}
 	// As containerd and Docker do, a non-root user keeps the bounding set
 	// but starts with no effective or permitted capabilities.
-	caps := &specs.LinuxCapabilities{Bounding: defaultCaps}
+	set := capabilities(in.cfg.Security)
+	caps := &specs.LinuxCapabilities{Bounding: set}
 	if in.user.UID == 0 {
-		caps.Effective, caps.Permitted = defaultCaps, defaultCaps
+		caps.Effective, caps.Permitted = set, set
 	}
+	user := in.user
+	user.AdditionalGids = appendNew(user.AdditionalGids, in.cfg.Security.SupplementalGroups...)
 	// OOMScoreAdj stays unset: setting it needs CAP_SYS_RESOURCE, which a
 	// host agent in a container may not have.
 	// The shim receives the terminal (process.terminal) on its console
 	// socket and holds it, as it holds a stdin pipe (cfg.Stdin).
 	return &specs.Process{
-		Terminal:     in.cfg.TTY,
-		Args:         in.cfg.Args,
-		Env:          env,
-		Cwd:          cwd,
-		User:         in.user,
-		Capabilities: caps,
-		Rlimits:      defaultRlimits(),
+		Terminal:        in.cfg.TTY,
+		Args:            in.cfg.Args,
+		Env:             env,
+		Cwd:             cwd,
+		User:            user,
+		Capabilities:    caps,
+		Rlimits:         defaultRlimits(),
+		NoNewPrivileges: in.cfg.Security.NoNewPrivileges,
 	}
+}
+
+// capabilities is the default set with sec's additions and drops, as
+// containerd's CRI plugin works it out.
+func capabilities(sec sandbox.Security) []string {
+	set := map[string]bool{}
+	for _, c := range defaultCaps {
+		set[c] = true
+	}
+	for _, c := range sec.AddCapabilities {
+		set[capName(c)] = true
+	}
+	for _, c := range sec.DropCapabilities {
+		if strings.EqualFold(c, "ALL") {
+			clear(set)
+			continue
+		}
+		delete(set, capName(c))
+	}
+	out := make([]string, 0, len(set))
+	for _, c := range defaultCaps {
+		if set[c] {
+			out = append(out, c)
+			delete(set, c)
+		}
+	}
+	return append(out, slices.Sorted(maps.Keys(set))...)
+}
+
+// capName writes a capability as the OCI spec does: CAP_NET_RAW.
+func capName(c string) string {
+	c = strings.ToUpper(c)
+	if !strings.HasPrefix(c, "CAP_") {
+		c = "CAP_" + c
+	}
+	return c
+}
+
+// appendNew appends the IDs that ids lacks.
+func appendNew(ids []uint32, more ...uint32) []uint32 {
+	for _, id := range more {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 func hasEnv(env []string, key string) bool {

@@ -69,6 +69,7 @@ func (r *Runtime) finalize(state containerState, exit shim.ExitStatus) sandbox.C
 		ID: state.ID, Name: state.Name, Attempt: state.Attempt, State: sandbox.StateExited,
 		Pid: state.Process.Pid, StartedAt: state.StartedAt, FinishedAt: exit.FinishedAt,
 		ExitCode: exit.ExitCode, Reason: "Error",
+		TerminationMessage: terminationMessage(state.TerminationLog),
 	}
 	switch {
 	case exit.ExitCode == 0:
