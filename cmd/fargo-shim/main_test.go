@@ -130,7 +130,7 @@ func TestRun(t *testing.T) {
 		{"killed by a signal", "kill -9 $$", 137, "SIGKILL", nil},
 		{"long line split", "echo " + long, 0, "", []string{
 			"stdout P " + long[:shim.MaxLogLine], "stdout P " + long[shim.MaxLogLine:2*shim.MaxLogLine], "stdout F " + long[2*shim.MaxLogLine:]}},
-		{"unterminated last line", "printf 'a\\nb'", 0, "", []string{"stdout F a", "stdout F b"}},
+		{"unterminated last line is partial", "printf 'a\\nb'", 0, "", []string{"stdout F a", "stdout P b"}},
 		// An orphan is reparented to the shim, which reaps it; its output
 		// still reaches the log.
 		{"orphan outlives the main process", "(sleep 0.2; echo late) & exit 0", 0, "", []string{"stdout F late"}},

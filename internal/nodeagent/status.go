@@ -169,8 +169,8 @@ func (w *podWorker) conditions(pod *corev1.Pod, st corev1.PodStatus) []corev1.Po
 		{Type: corev1.PodReadyToStartContainers, Status: sandboxUp},
 		w.initializedCondition(pod),
 	}
-	ready := w.readyCondition(pod, st, terminal)
-	containersReady := ready
+	containersReady := w.readyCondition(pod, st, terminal)
+	ready := gateReady(pod, containersReady)
 	containersReady.Type = corev1.ContainersReady
 	conds = append(conds, ready, containersReady, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
 	// What this worker posted last is newer than an informer's copy.
@@ -179,7 +179,7 @@ func (w *podWorker) conditions(pod *corev1.Pod, st corev1.PodStatus) []corev1.Po
 		previous = w.posted.Conditions
 	}
 	hostagent.KeepTransitionTimes(conds, previous, metav1.NewTime(w.a.cfg.Now()))
-	return conds
+	return append(conds, foreignConditions(pod)...)
 }
 
 func (w *podWorker) initializedCondition(pod *corev1.Pod) corev1.PodCondition {
