@@ -154,7 +154,8 @@ func (r Run) Suite(t testing.TB, tools Tools, srv *harness.Server) []Result {
 	}
 	args := []string{
 		"--procs=" + strconv.Itoa(max(r.Procs, 1)), "--timeout=" + r.Timeout.String(),
-		"--focus=" + r.Focus, "--skip=" + skip,
+		// Only node conformance specs, whatever the focus picks among them.
+		"--label-filter=NodeConformance", "--focus=" + r.Focus, "--skip=" + skip,
 		"--output-dir=" + out, "--json-report=report.json", "--no-color", "--silence-skips",
 		tools.E2E, "--",
 		"--kubeconfig=" + srv.Kubeconfig, "--provider=skeleton",
