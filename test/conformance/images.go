@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -32,7 +33,7 @@ const (
 
 // buildImages writes stand-ins for the conformance images to a
 // `docker save`-style tarball at path: Debian's busybox-static with every
-// applet, and bash-static as sh, for busybox, nginx (busybox httpd on port 80), nonroot (USER
+// applet in /bin for busybox, nginx (busybox httpd on port 80), nonroot (USER
 // 1234) and pause; upstream's agnhost and nnp binaries, built from the
 // Kubernetes module, for agnhost and nonewprivs. bin holds agnhost and nnp.
 func buildImages(path, bin string) error {
@@ -83,22 +84,15 @@ func busyboxLayer() (v1.Layer, error) {
 		imagetest.Entry{Name: "etc/passwd", Mode: 0o644, Content: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")},
 		imagetest.Entry{Name: "etc/group", Mode: 0o644, Content: []byte("root:x:0:\nnobody:x:65534:\n")},
 	)
-	// sh is Debian's static bash: Debian's busybox 1.35 sh drops variables
-	// whose names are not shell identifiers (data-1, from a configMap's
-	// envFrom) when it runs a command, and the busybox 1.37 of upstream's
-	// image keeps them, as bash does; several specs read `sh -c env`.
-	sh, err := os.ReadFile(bashPath)
-	if err != nil {
-		return nil, fmt.Errorf("the stand-in images need %s: apt-get install bash-static: %w", bashPath, err)
-	}
-	entries = append(entries, imagetest.Entry{Name: "bin/sh", Mode: 0o755, Content: sh},
-		// agnhost's image has bash too; specs run /bin/bash -c in it.
-		imagetest.Entry{Name: "bin/bash", Type: tar.TypeSymlink, Mode: 0o777, Linkname: "sh"})
+	seen := map[string]bool{}
 	for _, p := range strings.Fields(string(list)) {
-		if p == "bin/busybox" || p == "bin/sh" || p == "bin/bash" || strings.Count(p, "/") == 0 {
+		// Every applet in /bin, as upstream's busybox image has them.
+		name := "bin/" + path.Base(p)
+		if name == "bin/busybox" || seen[name] {
 			continue
 		}
-		entries = append(entries, imagetest.Entry{Name: p, Type: tar.TypeSymlink, Mode: 0o777, Linkname: "/bin/busybox"})
+		seen[name] = true
+		entries = append(entries, imagetest.Entry{Name: name, Type: tar.TypeSymlink, Mode: 0o777, Linkname: "busybox"})
 	}
 	return imagetest.Layer(entries)
 }
@@ -152,7 +146,13 @@ func agnhostImage(base v1.Layer, agnhost string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	// agnhost's image has bash (specs run /bin/bash -c in it).
+	bash, err := os.ReadFile(bashPath)
+	if err != nil {
+		return nil, fmt.Errorf("the agnhost stand-in needs %s: apt-get install bash-static: %w", bashPath, err)
+	}
 	layer, err := imagetest.Layer([]imagetest.Entry{
+		{Name: "bin/bash", Mode: 0o755, Content: bash},
 		{Name: "agnhost", Mode: 0o755, Content: data},
 		{Name: "agnhost-2", Type: tar.TypeSymlink, Mode: 0o777, Linkname: "agnhost"},
 		{Name: "uploads/", Type: tar.TypeDir, Mode: 0o755},
