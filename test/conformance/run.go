@@ -145,7 +145,13 @@ func (r Run) Suite(t testing.TB, tools Tools, srv *harness.Server) []Result {
 	out := r.Output
 	if out == "" {
 		out = t.TempDir()
-	} else if err := os.MkdirAll(out, 0o755); err != nil {
+	}
+	// Absolute: ginkgo runs in out and resolves its paths from there.
+	out, err := filepath.Abs(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	skip := defaultSkip
