@@ -7,13 +7,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/fargo-dev/fargo/internal/image/imagetest"
@@ -116,25 +113,14 @@ type config struct {
 }
 
 func image(c config, layers ...v1.Layer) (v1.Image, error) {
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.User = c.entrypoint, c.cmd, c.user
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cfg := v1.Config{Entrypoint: c.entrypoint, Cmd: c.cmd, User: c.user}
 	if len(c.ports) > 0 {
-		cf.Config.ExposedPorts = map[string]struct{}{}
+		cfg.ExposedPorts = map[string]struct{}{}
 		for _, p := range c.ports {
-			cf.Config.ExposedPorts[p] = struct{}{}
+			cfg.ExposedPorts[p] = struct{}{}
 		}
 	}
-	return mutate.ConfigFile(img, cf)
+	return imagetest.Image(cfg, layers...)
 }
 
 // agnhostImage is upstream's agnhost image in the shape its Dockerfile

@@ -107,7 +107,14 @@ func Busybox() (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	return Image(v1.Config{Cmd: []string{"sh"}}, layer)
+}
+
+// Image is a linux image for this machine's architecture made of layers,
+// lowest first, with config (entrypoint, cmd, user, ports); its Env is
+// the usual PATH when config sets none.
+func Image(config v1.Config, layers ...v1.Layer) (v1.Image, error) {
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +125,9 @@ func Busybox() (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.OS = "linux"
 	cf.Architecture = runtime.GOARCH
-	cf.Config.Cmd = []string{"sh"}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config = config
+	if len(cf.Config.Env) == 0 {
+		cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	}
 	return mutate.ConfigFile(img, cf)
 }
