@@ -25,8 +25,7 @@ func TestTerminationMessage(t *testing.T) {
 		{"nothing written", "/dev/termination-log", "", "exit 0", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := shellContainer(t, layer, strings.ReplaceAll(tc.name, " ", "-"), tc.script)
-			cfg.Name = strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
+			cfg := shellContainer(t, layer, strings.NewReplacer(" ", "-", ",", "").Replace(tc.name), tc.script)
 			cfg.TerminationMessagePath, cfg.User = tc.path, tc.user
 			st := startContainer(t, r, pod.UID, cfg)
 			exit := waitExit(t, r, st.ID, 10*time.Second)
