@@ -21,7 +21,7 @@ LDFLAGS = -s -w -X github.com/fargo-dev/fargo/internal/version.Fargo=$(FARGO_VER
 
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all deps build up test unit bench conformance clean
+.PHONY: all deps build up down test unit bench conformance clean
 
 all: build
 
@@ -36,6 +36,10 @@ build: deps
 
 up: build
 	$(FARGO) up --data-dir $(DATA_DIR) $(UP_FLAGS)
+
+# Stops what `make up` left running (Ctrl-C keeps the pods for adoption).
+down: build
+	$(FARGO) down --data-dir $(DATA_DIR)
 
 # The end-to-end tests run the binary built above, as a user would; then
 # the quick subset of upstream's node conformance specs (test/conformance,
@@ -57,8 +61,8 @@ conformance: build
 # starts (100 sequential, a burst of 100), 5 cold pulls, and the kubelet
 # API: 50 exec round trips, a 50 MB log, port-forward against direct.
 bench: build
-	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ServerStart -benchtime 5x -timeout 30m
-	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ServerIdleRSS -benchtime 1x -timeout 10m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerStart|UpStart' -benchtime 5x -timeout 30m -v
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerIdleRSS|UpIdleRSS' -benchtime 1x -timeout 10m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench PodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -63,6 +64,12 @@ type Config struct {
 	// logs, as a kubelet's containerLogMaxSize and containerLogMaxFiles.
 	ContainerLogMaxSize  resource.Quantity
 	ContainerLogMaxFiles int
+	// ImageCacheMaxSize and ImageCacheMaxUnused bound the host's cache of
+	// unpacked image layers: past the size, or once unused that long, the
+	// layers no pod uses are removed, least recently used first. Zero
+	// turns a limit off.
+	ImageCacheMaxSize   resource.Quantity
+	ImageCacheMaxUnused time.Duration
 }
 
 // CPUOvercommit is how many vCPUs of provisioned Fargate sizes a host offers
@@ -87,6 +94,9 @@ func Default() Config {
 
 		ContainerLogMaxSize:  resource.MustParse("10Mi"),
 		ContainerLogMaxFiles: 5,
+
+		ImageCacheMaxSize:   resource.MustParse("10Gi"),
+		ImageCacheMaxUnused: 7 * 24 * time.Hour,
 	}
 }
 
@@ -140,6 +150,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir is empty: give a directory for the host's credentials")
+	}
+	if c.ImageCacheMaxSize.Sign() < 0 || c.ImageCacheMaxUnused < 0 {
+		return fmt.Errorf("--image-cache-max-size %s and --image-cache-max-unused %s must not be negative (0 turns a limit off)", c.ImageCacheMaxSize.String(), c.ImageCacheMaxUnused)
 	}
 	return nil
 }

@@ -3,6 +3,9 @@ package agent
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func TestValidate(t *testing.T) {
@@ -26,6 +29,8 @@ func TestValidate(t *testing.T) {
 		{"not a cidr", func(c *Config) { c.PodCIDRs = []string{"10.42.1.0"} }, "not a CIDR"},
 		{"unknown tier", func(c *Config) { c.Tier = "docker" }, "--tier"},
 		{"bad address", func(c *Config) { c.Address = "host-a" }, "--address"},
+		{"negative image cache age", func(c *Config) { c.ImageCacheMaxUnused = -time.Hour }, "--image-cache-max-unused"},
+		{"image cache limits off", func(c *Config) { c.ImageCacheMaxSize, c.ImageCacheMaxUnused = resource.Quantity{}, 0 }, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

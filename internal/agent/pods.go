@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"strings"
 
@@ -35,6 +34,7 @@ type podRunner struct {
 	pods    *nodeagent.Agent
 	network *network.Network
 	runtime sandbox.Runtime
+	images  *image.Store
 }
 
 // newPodRunner makes what runs this host's pods: image store and puller,
@@ -72,7 +72,7 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 		ClusterDNS:    info.Data[v1.ClusterInfoDNSKey],
 		ClusterDomain: info.Data[v1.ClusterInfoDomainKey],
 	})
-	return podRunner{pods: pods, network: net, runtime: rt}, err
+	return podRunner{pods: pods, network: net, runtime: rt, images: store}, err
 }
 
 // images is the node agent's view of images: the puller fills the store,
@@ -84,18 +84,15 @@ type images struct {
 
 // podNetwork sets up the host's bridge for its pod blocks.
 func podNetwork(ctx context.Context, c Config) (*network.Network, error) {
-	var cidrs []netip.Prefix
-	for _, s := range c.PodCIDRs {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return nil, err
-		}
-		cidrs = append(cidrs, p)
+	rec, err := c.record()
+	if err != nil {
+		return nil, err
 	}
-	n, err := network.New(network.Config{
-		Bridge: c.Bridge, PodCIDRs: cidrs, NetnsDir: filepath.Join(c.DataDir, "netns"),
-		KubeletPort: uint16(c.KubeletPort),
-	})
+	cfg, err := rec.networkConfig(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	n, err := network.New(cfg)
 	if err != nil {
 		return nil, err
 	}

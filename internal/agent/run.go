@@ -19,6 +19,7 @@ import (
 	"github.com/fargo-dev/fargo/internal/hostagent"
 	"github.com/fargo-dev/fargo/internal/hostclient"
 	"github.com/fargo-dev/fargo/internal/join"
+	"github.com/fargo-dev/fargo/internal/pidlock"
 )
 
 // Run joins the control plane, registers the host and serves it until ctx
@@ -33,6 +34,18 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	}
 	if err := os.MkdirAll(c.credentialsDir(), 0o700); err != nil {
 		return fmt.Errorf("cannot create %s (%v): pass --data-dir with a writable directory", c.credentialsDir(), err)
+	}
+	lock, err := pidlock.Acquire(lockFile(c.DataDir))
+	if err != nil {
+		return fmt.Errorf("data dir %s is in use by another host agent (%v): stop it with fargo agent cleanup --data-dir %s, or pass another --data-dir", c.DataDir, err, c.DataDir)
+	}
+	defer lock.Release()
+	rec, err := c.record()
+	if err != nil {
+		return err
+	}
+	if err := writeRecord(c.DataDir, rec); err != nil {
+		return err
 	}
 	kubeconfig, err := join.Bootstrap(ctx, c.Server, token, c.Name, c.credentialsDir())
 	if err != nil {
@@ -99,6 +112,7 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.C
 		return hostagent.Config{}, err
 	}
 	go runner.pods.Run(ctx)
+	go collectImages(ctx, c, runner.images, runner.pods)
 	if err := serveKubeletAPI(ctx, c, cs, cfg, runner.pods, runner.runtime); err != nil {
 		return hostagent.Config{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -75,6 +76,27 @@ credentials are kept in --data-dir, so a restart needs no token.`,
 	fs.StringVar(&flags.tokenFile, "token-file", "", "file holding the join token")
 	fs.StringVar(&flags.DataDir, "data-dir", flags.DataDir, "directory for the host's credentials and logs")
 	fs.StringVar(&flags.logFile, "log-file", "", "file for the agent's logs (default <data-dir>/agent.log)")
+	cmd.AddCommand(newAgentCleanupCommand(streams))
+	return cmd
+}
+
+func newAgentCleanupCommand(streams Streams) *cobra.Command {
+	dataDir, grace := agent.Default().DataDir, 30*time.Second
+	cmd := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Stop this host's agent and every pod it runs, and remove what they set up",
+		Long: `Stop the fargo agent of --data-dir if one runs, then every pod sandbox
+of this host (SIGTERM, then SIGKILL after --grace), and remove the host's
+bridge, routes, nftables tables, cgroups and mounts. The host's
+credentials stay: the next fargo agent on --data-dir rejoins without a
+token. For the host of fargo up, use fargo down.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return agent.Cleanup(cmd.Context(), dataDir, agent.CleanupOptions{Grace: grace, Progress: streams.Out})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "the agent's data dir")
+	cmd.Flags().DurationVar(&grace, "grace", grace, "how long each container gets between SIGTERM and SIGKILL")
 	return cmd
 }
 

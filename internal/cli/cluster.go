@@ -63,7 +63,7 @@ func runCreateCluster(ctx context.Context, streams Streams, f *createClusterFlag
 		fmt.Fprintf(streams.Out, "%s has no fargateProfiles: nothing to create\n", f.file)
 		return nil
 	}
-	client, err := f.conn.profiles()
+	client, err := f.conn.connect(ctx, streams.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func runCreateFargateProfile(ctx context.Context, streams Streams, f *createProf
 	if problems := f.problems(); len(problems) > 0 {
 		return fmt.Errorf("invalid Fargate profile %q: %s", f.name, strings.Join(problems, "; "))
 	}
-	client, err := f.conn.profiles()
+	client, err := f.conn.connect(ctx, streams.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func runGetFargateProfile(ctx context.Context, streams Streams, f *getProfileFla
 	if !slices.Contains(eksctl.Formats, f.output) {
 		return fmt.Errorf("--output %q: use one of %s", f.output, strings.Join(eksctl.Formats, ", "))
 	}
-	client, err := f.conn.profiles()
+	client, err := f.conn.connect(ctx, streams.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ created or deleted.`,
 }
 
 func runDeleteFargateProfile(ctx context.Context, streams Streams, f *deleteProfileFlags) error {
-	client, err := f.conn.profiles()
+	client, err := f.conn.connect(ctx, streams.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func getHostsCommand(streams Streams, conn *clientFlags) *cobra.Command {
 }
 
 func runGetHosts(ctx context.Context, streams Streams, conn *clientFlags) error {
-	cfg, err := conn.restConfig()
+	cfg, err := conn.readyConfig(ctx, streams.ErrOut)
 	if err != nil {
 		return err
 	}

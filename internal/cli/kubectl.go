@@ -2,7 +2,6 @@ package cli
 
 import (
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -13,9 +12,22 @@ import (
 	"github.com/fargo-dev/fargo/internal/controlplane"
 )
 
-// dataDirEnv names the data dir for commands that only read it, such as
-// `fargo kubectl`, whose flags all belong to kubectl.
+// dataDirEnv names the data dir for commands that use a running fargo's
+// files rather than run one: `fargo kubectl` (whose flags all belong to
+// kubectl) and the image verbs.
 const dataDirEnv = "FARGO_DATA_DIR"
+
+// resolveDataDir is the data dir such a command means: its --data-dir
+// flag when given, else $FARGO_DATA_DIR, else the default.
+func resolveDataDir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if dir := os.Getenv(dataDirEnv); dir != "" {
+		return dir
+	}
+	return controlplane.Default().DataDir
+}
 
 func newKubectlCommand(streams Streams) *cobra.Command {
 	return &cobra.Command{
@@ -52,9 +64,5 @@ func runKubectl(streams Streams, args []string) error {
 }
 
 func defaultKubeconfig() string {
-	dir := os.Getenv(dataDirEnv)
-	if dir == "" {
-		dir = controlplane.Default().DataDir
-	}
-	return filepath.Join(dir, "admin.kubeconfig")
+	return controlplane.Layout{Dir: resolveDataDir("")}.AdminKubeconfig()
 }

@@ -56,6 +56,7 @@ func newRoot(streams Streams) *cobra.Command {
 	root.AddCommand(
 		newServerCommand(streams),
 		newUpCommand(streams),
+		newDownCommand(streams),
 		newAgentCommand(streams),
 		newKubectlCommand(streams),
 		newCreateCommand(streams),

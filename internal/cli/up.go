@@ -3,7 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -70,12 +71,30 @@ func (f *upFlags) runAgent(ctx context.Context, join controlplane.Join, ready ch
 }
 
 // serveRegistry starts the local registry next to the agent and returns
-// its address once it listens.
+// its address once it listens. The address is also written to the data
+// dir, where `fargo image` finds it to push through the registry, and
+// removed when the registry stops.
 func (f *upFlags) serveRegistry(ctx context.Context) (string, error) {
 	addr := make(chan string, 1)
 	errs := make(chan error, 1)
-	root := filepath.Join(f.DataDir, "registry")
-	go func() { errs <- registry.Serve(ctx, root, f.registryAddress, func(a string) { addr <- a }) }()
+	layout := controlplane.Layout{Dir: f.DataDir}
+	file := layout.RegistryAddressFile()
+	go func() {
+		var written string
+		err := registry.Serve(ctx, layout.Registry(), f.registryAddress, func(a string) {
+			// The file is only a hint: `fargo image` believes it while this
+			// process holds the data dir's lock, and otherwise uses the files.
+			if os.WriteFile(file, []byte(a+"\n"), 0o600) == nil {
+				written = a
+			}
+			addr <- a
+		})
+		// Not one a later fargo on this dir wrote after our lock went.
+		if b, rerr := os.ReadFile(file); rerr == nil && written != "" && strings.TrimSpace(string(b)) == written {
+			os.Remove(file)
+		}
+		errs <- err
+	}()
 	select {
 	case a := <-addr:
 		return a, nil

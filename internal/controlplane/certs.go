@@ -53,7 +53,7 @@ func ensureCerts(l Layout, c *Config, advertise net.IP) (*certs, error) {
 			DNSNames: apiserverNames(c), IPs: apiserverIPs(c, advertise)}},
 		{s.ca, &s.kubeletClient, pki.Leaf{Name: "apiserver-kubelet-client", CommonName: "kube-apiserver-kubelet-client", Usage: pki.ClientAuth}},
 		{s.ca, &s.admin, pki.Leaf{Name: "admin", CommonName: "fargo-admin", Organization: []string{"system:masters"}, Usage: pki.ClientAuth}},
-		{s.ca, &s.controllerManager, pki.Leaf{Name: "controller-manager", CommonName: "system:kube-controller-manager", Usage: pki.ClientAuth}},
+		{s.ca, &s.controllerManager, pki.Leaf{Name: "controller-manager", CommonName: "system:kube-controller-manager", Organization: []string{"system:masters"}, Usage: pki.ClientAuth}},
 		{s.ca, &s.webhookServing, pki.Leaf{Name: "webhook", CommonName: "fargo-webhook", Usage: pki.ServerAuth, IPs: loopback}},
 		{s.ca, &s.webhookClient, pki.Leaf{Name: "apiserver-webhook-client", CommonName: webhook.ClientCommonName, Usage: pki.ClientAuth}},
 		{s.frontProxyCA, &s.frontProxyClient, pki.Leaf{Name: "front-proxy-client", CommonName: "front-proxy-client", Usage: pki.ClientAuth}},

@@ -213,4 +213,11 @@ func (l Layout) TokenFile() string { return filepath.Join(l.Dir, "token") }
 // AgentDir is the data dir of the host agent that `fargo up` runs.
 func (l Layout) AgentDir() string { return filepath.Join(l.Dir, "agent") }
 
+// Registry is the local registry's directory.
+func (l Layout) Registry() string { return filepath.Join(l.Dir, "registry") }
+
+// RegistryAddressFile holds the address the running `fargo up` serves the
+// local registry on; it is believed only while that fargo holds Lock.
+func (l Layout) RegistryAddressFile() string { return filepath.Join(l.Dir, "registry.address") }
+
 func (l Layout) PKIFile(name string) string { return filepath.Join(l.PKI(), name) }

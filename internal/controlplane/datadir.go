@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 
+	"github.com/fargo-dev/fargo/internal/pidlock"
 	"github.com/fargo-dev/fargo/internal/pki"
 	"github.com/fargo-dev/fargo/internal/version"
 )
@@ -32,7 +31,7 @@ type Identity struct {
 type DataDir struct {
 	Layout
 	Identity Identity
-	lock     *os.File
+	lock     *pidlock.Lock
 }
 
 // OpenDataDir creates dir if needed, takes its lock and checks that this
@@ -57,26 +56,19 @@ func OpenDataDir(dir string) (*DataDir, error) {
 
 // Close releases the lock.
 func (d *DataDir) Close() {
-	if d.lock != nil {
-		d.lock.Close()
-		d.lock = nil
-	}
+	d.lock.Release()
+	d.lock = nil
 }
 
 func (d *DataDir) takeLock() error {
-	f, err := os.OpenFile(d.Lock(), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	l, err := pidlock.Acquire(d.Lock())
+	switch {
+	case errors.Is(err, pidlock.ErrHeld):
+		return fmt.Errorf("data dir %s is in use by another fargo server (%v): stop it with fargo down --data-dir %s, or pass another --data-dir", d.Dir, err, d.Dir)
+	case err != nil:
 		return permissionHint(err, d.Dir)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(d.Lock())
-		f.Close()
-		return fmt.Errorf("data dir %s is in use by another fargo server (pid %s): stop that one, or pass another --data-dir", d.Dir, strings.TrimSpace(string(holder)))
-	}
-	if err := f.Truncate(0); err == nil {
-		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	d.lock = f
+	d.lock = l
 	return nil
 }
 

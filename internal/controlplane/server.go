@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -81,9 +82,6 @@ func Run(ctx context.Context, c Config) error {
 	components := newSupervisor(ctx)
 	err = startComponents(ctx, progress, components, dir.Layout, &c, s, ds, advertise)
 	if err == nil {
-		err = startAgent(ctx, progress, components, dir.Layout, &c)
-	}
-	if err == nil {
 		progress.ready(dir.Layout, &c, advertise)
 		err = components.wait()
 	}
@@ -102,20 +100,80 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 	if err != nil {
 		return err
 	}
+	fargoReady, cmReady := make(chan struct{}), make(chan struct{})
+	check := fargoReadyz(readyzPart{"controller-manager", cmReady}, readyzPart{"fargate controllers", fargoReady})
 	apiArgs := apiserverArgs(c, s, ds, advertise, l.AdmissionConfig())
-	if err := progress.stage("apiserver", func() error {
-		components.start("kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, apiArgs) })
-		return components.until(ctx, 3*time.Minute, admin.readyz)
-	}); err != nil {
-		return err
+	components.start("kube-apiserver", func(ctx context.Context) error { return runAPIServer(ctx, apiArgs, check) })
+	// fargo's controllers need only the CRD API, which serves before the
+	// apiserver is ready: their CRDs are then older, and upstream delays
+	// the first create of a custom resource for 2 s after its CRD is
+	// established (the host agent's Host, a user's profile). The host
+	// agent also needs the join token they write. The rest waits for the
+	// apiserver's readiness, then starts side by side.
+	return inParallel(ctx,
+		func(ctx context.Context) error {
+			if err := components.until(ctx, 3*time.Minute, admin.crdsServed); err != nil {
+				return err
+			}
+			if err := startFargateControllers(ctx, progress, components, l, c, s, admin, advertise, fargoReady); err != nil {
+				return err
+			}
+			return startAgent(ctx, progress, components, l, c)
+		},
+		func(ctx context.Context) error {
+			if err := progress.stage("apiserver", func() error { return components.until(ctx, 3*time.Minute, admin.apiserverReady) }); err != nil {
+				return err
+			}
+			return inParallel(ctx,
+				func(ctx context.Context) error {
+					if err := startControllerManager(ctx, progress, components, l, c, s, admin); err != nil {
+						return err
+					}
+					close(cmReady)
+					return nil
+				},
+				func(ctx context.Context) error {
+					return startMetricsAPI(ctx, progress, components, l, c, s, admin.config, advertise)
+				},
+				func(ctx context.Context) error {
+					return startClusterDNS(ctx, progress, components, l, c, s, admin.config, advertise)
+				},
+			)
+		},
+	)
+}
+
+// inParallel runs the start functions side by side and returns the first
+// error; the others are then told to give up through ctx.
+func inParallel(ctx context.Context, starts ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(starts))
+	for _, start := range starts {
+		go func() { errs <- start(ctx) }()
 	}
+	var first error
+	for range starts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+func startControllerManager(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config, s *certs, admin *adminClient) error {
 	cmArgs := controllerManagerArgs(c, l, s)
-	if err := progress.stage("controller-manager", func() error {
+	return progress.stage("controller-manager", func() error {
 		components.start("kube-controller-manager", func(ctx context.Context) error { return runControllerManager(ctx, cmArgs) })
 		return components.until(ctx, 2*time.Minute, admin.controllersWorking)
-	}); err != nil {
-		return err
-	}
+	})
+}
+
+// startFargateControllers runs fargo's CRDs, admission webhook, host join
+// and fargate-scheduler; ready is closed once they serve, which also
+// passes the apiserver's fargo readyz check.
+func startFargateControllers(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config, s *certs, admin *adminClient, advertise net.IP, ready chan struct{}) error {
 	fargate := fargatecontrollers.Config{
 		Admin:           admin.config,
 		WebhookPort:     c.WebhookPort,
@@ -132,24 +190,22 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 		LBAddressPool:   lbPool(c),
 		LBReservedPorts: reservedPorts(c),
 	}
-	if err := progress.stage("fargate controllers", func() error {
-		ready := make(chan struct{})
+	return progress.stage("fargate controllers", func() error {
 		components.start("fargate-controllers", func(ctx context.Context) error { return fargatecontrollers.Run(ctx, fargate, ready) })
-		return components.until(ctx, time.Minute, func(context.Context) error {
-			select {
-			case <-ready:
-				return nil
-			default:
-				return errors.New("webhook not registered yet")
-			}
-		})
-	}); err != nil {
-		return err
+		return components.until(ctx, time.Minute, closed(ready, "webhook not registered yet"))
+	})
+}
+
+// closed is a readiness check that passes once ch is closed.
+func closed(ch <-chan struct{}, notYet string) func(context.Context) error {
+	return func(context.Context) error {
+		select {
+		case <-ch:
+			return nil
+		default:
+			return errors.New(notYet)
+		}
 	}
-	if err := startMetricsAPI(ctx, progress, components, l, c, s, admin.config, advertise); err != nil {
-		return err
-	}
-	return startClusterDNS(ctx, progress, components, l, c, s, admin.config, advertise)
 }
 
 // startClusterDNS runs CoreDNS behind kube-dns and waits until it answers.
@@ -171,14 +227,7 @@ func startClusterDNS(ctx context.Context, progress *progress, components *superv
 			defer logFile.Close()
 			return clusterdns.Run(ctx, cfg, ready)
 		})
-		return components.until(ctx, time.Minute, func(context.Context) error {
-			select {
-			case <-ready:
-				return nil
-			default:
-				return errors.New("cluster DNS not ready yet")
-			}
-		})
+		return components.until(ctx, time.Minute, closed(ready, "cluster DNS not ready yet"))
 	})
 }
 
@@ -217,19 +266,12 @@ func startMetricsAPI(ctx context.Context, progress *progress, components *superv
 	return progress.stage("metrics API", func() error {
 		ready := make(chan struct{})
 		components.start("metrics-server", func(ctx context.Context) error { return metricsapi.Run(ctx, cfg, ready) })
-		return components.until(ctx, 2*time.Minute, func(context.Context) error {
-			select {
-			case <-ready:
-				return nil
-			default:
-				return errors.New("metrics.k8s.io not registered yet")
-			}
-		})
+		return components.until(ctx, 2*time.Minute, closed(ready, "metrics.k8s.io not registered yet"))
 	})
 }
 
-// startAgent runs c.Agent, if any, as the last component, and waits for its
-// host to be registered.
+// startAgent runs c.Agent, if any, and waits for its host to be
+// registered.
 func startAgent(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config) error {
 	if c.Agent == nil {
 		return nil
@@ -242,14 +284,7 @@ func startAgent(ctx context.Context, progress *progress, components *supervisor,
 	return progress.stage("host agent", func() error {
 		ready := make(chan struct{})
 		components.start("host agent", func(ctx context.Context) error { return c.Agent(ctx, join, ready) })
-		return components.until(ctx, 2*time.Minute, func(context.Context) error {
-			select {
-			case <-ready:
-				return nil
-			default:
-				return errors.New("host not registered yet")
-			}
-		})
+		return components.until(ctx, 2*time.Minute, closed(ready, "host not registered yet"))
 	})
 }
 
@@ -348,8 +383,10 @@ func redirectLogs(l Layout, path string) (*os.File, error) {
 	return logfile.Redirect(path, "--log-file")
 }
 
-// progress prints one line per start stage with the time it took.
+// progress prints one line per start stage with the time it took; stages
+// run side by side, so lines are written whole, one at a time.
 type progress struct {
+	mu    sync.Mutex
 	out   io.Writer
 	start time.Time
 }
@@ -361,7 +398,11 @@ func newProgress(out io.Writer) *progress {
 	return &progress{out: out, start: time.Now()}
 }
 
-func (p *progress) linef(format string, args ...any) { fmt.Fprintf(p.out, format+"\n", args...) }
+func (p *progress) linef(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, format+"\n", args...)
+}
 
 func (p *progress) stage(name string, fn func() error) error {
 	began := time.Now()

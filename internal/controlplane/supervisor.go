@@ -4,16 +4,23 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
 // supervisor runs in-process components, each under its own context so that
 // they can be stopped one by one in reverse start order (controllers before
-// the apiserver they talk to), and reports the first one that exits early.
+// the apiserver they talk to), and reports the first one that exits early
+// to every waiter: stages start side by side.
 type supervisor struct {
-	parent  context.Context
-	exited  chan error
+	parent context.Context
+
+	mu      sync.Mutex
 	running []*component
+
+	failOnce sync.Once
+	failed   chan struct{} // closed once a component exited on its own
+	failure  error
 }
 
 type component struct {
@@ -24,25 +31,30 @@ type component struct {
 }
 
 func newSupervisor(parent context.Context) *supervisor {
-	return &supervisor{parent: parent, exited: make(chan error, 8)}
+	return &supervisor{parent: parent, failed: make(chan struct{})}
 }
 
 // start runs fn in a goroutine until stop cancels it.
 func (s *supervisor) start(name string, fn func(context.Context) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &component{name: name, cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
 	s.running = append(s.running, c)
+	s.mu.Unlock()
 	go func() {
 		defer close(c.done)
 		c.err = fn(ctx)
 		if ctx.Err() == nil {
-			s.exited <- fmt.Errorf("%s stopped: %v", name, c.err)
+			s.failOnce.Do(func() {
+				s.failure = fmt.Errorf("%s stopped: %v", name, c.err)
+				close(s.failed)
+			})
 		}
 	}()
 }
 
 // until polls check every 100 ms until it succeeds, a component exits, the
-// parent context ends or timeout passes.
+// parent context or ctx ends or timeout passes.
 func (s *supervisor) until(ctx context.Context, timeout time.Duration, check func(context.Context) error) error {
 	deadline := time.After(timeout)
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -53,10 +65,12 @@ func (s *supervisor) until(ctx context.Context, timeout time.Duration, check fun
 			return nil
 		}
 		select {
-		case exitErr := <-s.exited:
-			return exitErr
+		case <-s.failed:
+			return s.failure
 		case <-s.parent.Done():
 			return s.parent.Err()
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-deadline:
 			return fmt.Errorf("not ready after %s: %v", timeout, err)
 		case <-tick.C:
@@ -69,15 +83,18 @@ func (s *supervisor) wait() error {
 	select {
 	case <-s.parent.Done():
 		return s.parent.Err()
-	case err := <-s.exited:
-		return err
+	case <-s.failed:
+		return s.failure
 	}
 }
 
 // stop cancels the components newest first, waiting for each in turn.
 func (s *supervisor) stop(timeout time.Duration) error {
 	deadline := time.After(timeout)
-	for _, c := range slices.Backward(s.running) {
+	s.mu.Lock()
+	running := slices.Clone(s.running)
+	s.mu.Unlock()
+	for _, c := range slices.Backward(running) {
 		c.cancel()
 		select {
 		case <-c.done:

@@ -3,6 +3,8 @@ package fargatecontrollers
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -32,7 +34,7 @@ func installCRD(ctx context.Context, cfg *rest.Config, want *apiextensionsv1.Cus
 	if err != nil {
 		return fmt.Errorf("installing CRD %s: %w", want.Name, err)
 	}
-	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		crd, err := crds.Get(ctx, want.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
@@ -43,5 +45,28 @@ func installCRD(ctx context.Context, cfg *rest.Config, want *apiextensionsv1.Cus
 			}
 		}
 		return false, nil
+	}); err != nil {
+		return fmt.Errorf("CRD %s not established: %w", want.Name, err)
+	}
+	return waitServed(ctx, cfg, want)
+}
+
+// waitServed waits until the resource answers a list. Established comes a
+// moment before the apiserver serves it; an informer whose first list
+// fails backs off for a second, which fargo's start would wait out.
+func waitServed(ctx context.Context, cfg *rest.Config, crd *apiextensionsv1.CustomResourceDefinition) error {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	gvr := schema.GroupVersionResource{Group: crd.Spec.Group, Version: crd.Spec.Versions[0].Name, Resource: crd.Spec.Names.Plural}
+	for _, v := range crd.Spec.Versions {
+		if v.Storage {
+			gvr.Version = v.Name
+		}
+	}
+	return wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1})
+		return err == nil, nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -29,10 +30,14 @@ type layerOpener func() (io.ReadCloser, error)
 // the next pull; only the wait is cut short.
 func (s *Store) ensureLayer(ctx context.Context, diffID v1.Hash, open layerOpener) (string, error) {
 	final := s.layerPath(diffID)
+	s.mu.Lock()
+	// Checked under mu, where the collector removes layers: a layer found
+	// here is marked used before the collector can look at it again.
 	if _, err := os.Stat(final); err == nil {
+		s.lastUsed[diffID] = time.Now()
+		s.mu.Unlock()
 		return final, nil
 	}
-	s.mu.Lock()
 	f, running := s.inflight[diffID]
 	if !running {
 		f = &flight{done: make(chan struct{})}
@@ -51,6 +56,7 @@ func (s *Store) ensureLayer(ctx context.Context, diffID v1.Hash, open layerOpene
 func (s *Store) fetchLayer(f *flight, diffID v1.Hash, open layerOpener) {
 	f.err = s.unpackLayer(diffID, open)
 	s.mu.Lock()
+	s.lastUsed[diffID] = time.Now()
 	delete(s.inflight, diffID)
 	s.mu.Unlock()
 	close(f.done)

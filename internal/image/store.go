@@ -11,6 +11,11 @@
 //	blobs/sha256/<hex>            manifests and image configs
 //	refs/<escaped name>.json      what a reference resolved to at its last pull
 //	tmp/                          unpacks in progress; emptied by Open
+//	gc.json                       the collector's bookkeeping and numbers (gc.go)
+//
+// Layers no pod uses are removed by [Store.Collect] past a size or age
+// limit; the store remembers when each layer was last handed out, so the
+// least recently used go first.
 package image
 
 import (
@@ -22,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -63,12 +69,22 @@ type Store struct {
 
 	mu       sync.Mutex
 	inflight map[v1.Hash]*flight // layers being fetched, by diffID
+	// lastUsed is when a pull or Get last handed each layer out; the
+	// collector removes a layer only under mu, after checking this.
+	lastUsed map[v1.Hash]time.Time
+	// collecting serialises Collect, which alone uses gc.
+	collecting sync.Mutex
+	gc         gcState // the collector's numbers, saved in gc.json
 }
 
 // Open opens (creating) the store at root and drops any unpack a crash
 // interrupted.
 func Open(root string) (*Store, error) {
-	s := &Store{root: root, inflight: map[v1.Hash]*flight{}}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{root: root, inflight: map[v1.Hash]*flight{}, lastUsed: map[v1.Hash]time.Time{}}
 	if err := os.RemoveAll(s.tmpDir()); err != nil {
 		return nil, fmt.Errorf("cannot clear %s: %v", s.tmpDir(), err)
 	}
@@ -76,6 +92,10 @@ func Open(root string) (*Store, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cannot create the image store at %s: %v", root, err)
 		}
+	}
+	s.gc = readGCState(root)
+	for hex, t := range s.gc.LastUsed {
+		s.lastUsed[v1.Hash{Algorithm: "sha256", Hex: hex}] = t
 	}
 	return s, nil
 }
@@ -106,32 +126,52 @@ type record struct {
 // Get returns the image ref last resolved to on this host, without the
 // network; errors.Is(err, ErrNotFound) when it was never pulled here.
 func (s *Store) Get(ref string) (*Image, error) {
-	r, err := parseReference(ref)
+	rec, err := s.record(ref)
 	if err != nil {
 		return nil, err
-	}
-	b, err := os.ReadFile(s.refPath(registry.Name(r)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, registry.Name(r))
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rec record
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("image record %s is corrupt (pull the image again): %v", s.refPath(registry.Name(r)), err)
 	}
 	return s.image(rec)
 }
 
-// image turns a record into an Image, checking its layers are still here.
+// record is what ref last resolved to on this host.
+func (s *Store) record(ref string) (record, error) {
+	r, err := parseReference(ref)
+	if err != nil {
+		return record{}, err
+	}
+	rec, err := readRecord(s.refPath(registry.Name(r)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return record{}, fmt.Errorf("%w: %s", ErrNotFound, registry.Name(r))
+	}
+	return rec, err
+}
+
+func readRecord(path string) (record, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return record{}, err
+	}
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return record{}, fmt.Errorf("image record %s is corrupt (pull the image again): %v", path, err)
+	}
+	return rec, nil
+}
+
+// image turns a record into an Image, checking its layers are still here
+// and marking them used, so the collector leaves them to the container
+// about to mount them.
 func (s *Store) image(rec record) (*Image, error) {
 	img := &Image{Name: rec.Name, Digest: rec.Digest, ID: rec.ID, Config: rec.Config}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
 	for _, d := range rec.DiffIDs {
 		dir := s.layerPath(d)
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("%w: layer %s of %s is gone from %s", ErrNotFound, d, rec.Name, dir)
 		}
+		s.lastUsed[d] = now
 		img.Layers = append(img.Layers, dir)
 	}
 	return img, nil

@@ -22,7 +22,9 @@ var (
 	// discoveryTimeout bounds the wait for the bootstrap-signer, which
 	// signs cluster-info some time after the token Secret appears.
 	discoveryTimeout = 60 * time.Second
-	discoveryPoll    = time.Second
+	// discoveryPoll is short: a host joining a starting server waits
+	// on it, and a GET of cluster-info is cheap.
+	discoveryPoll = 200 * time.Millisecond
 	// authGrace is how long a 401 or 403 counts as the apiserver's caches
 	// not yet knowing a token or role just created, rather than a wrong
 	// token or server.

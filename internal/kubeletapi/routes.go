@@ -30,6 +30,7 @@ func (s *server) routes() http.Handler {
 		mux.HandleFunc(p, s.portForward)
 	}
 	mux.HandleFunc("GET /stats/summary", s.statsSummary)
+	mux.HandleFunc("GET /metrics", s.kubeletMetrics)
 	mux.HandleFunc("GET /metrics/resource", s.resourceMetrics)
 	mux.HandleFunc("GET /metrics/cadvisor", s.cadvisorMetrics)
 	return s.authorized(mux)

@@ -45,3 +45,14 @@ func (s *server) cadvisorMetrics(w http.ResponseWriter, r *http.Request) {
 		podstats.CadvisorMetrics(reading).ServeHTTP(w, r)
 	}
 }
+
+// kubeletMetrics answers /metrics with the kubelet's gauges for the
+// pod-node's pod.
+func (s *server) kubeletMetrics(w http.ResponseWriter, r *http.Request) {
+	node, pod, ok := s.thisPod(r)
+	if !ok {
+		http.Error(w, "no pod-node at this address", http.StatusNotFound)
+		return
+	}
+	podstats.KubeletMetrics(node, pod).ServeHTTP(w, r)
+}

@@ -22,7 +22,13 @@ func Redirect(path, flagName string) (*os.File, error) {
 	klog.InitFlags(flags)
 	// Errors too go to the file: an error fargo must act on reaches the
 	// terminal as fargo's own one-line error.
-	for name, value := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+	settings := map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"}
+	// FARGO_LOG_V raises klog's verbosity, for a look inside the
+	// components (klog's -v).
+	if v := os.Getenv("FARGO_LOG_V"); v != "" {
+		settings["v"] = v
+	}
+	for name, value := range settings {
 		if err := flags.Set(name, value); err != nil {
 			return nil, err
 		}

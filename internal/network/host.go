@@ -24,6 +24,9 @@ func (n *Network) Setup(ctx context.Context) error {
 		return err
 	}
 	defer h.Close()
+	if err := n.checkCollisions(h); err != nil {
+		return err
+	}
 	br, err := n.ensureBridge(h)
 	if err != nil {
 		return err
@@ -50,7 +53,8 @@ func (n *Network) Setup(ctx context.Context) error {
 }
 
 // Teardown detaches every pod, then removes fargo's routes, the bridge,
-// fargo's nftables table and kube-proxy's. Used when a host leaves and by
+// fargo's nftables table and kube-proxy's (one per network namespace) and
+// the netns directory's mount. Used when a host is cleaned up and by
 // tests.
 func (n *Network) Teardown(ctx context.Context) error {
 	uids, err := n.Attached()
@@ -78,7 +82,14 @@ func (n *Network) Teardown(ctx context.Context) error {
 	if err := n.removeFirewall(); err != nil {
 		return err
 	}
-	return n.removeKubeProxyTables()
+	if err := n.removeKubeProxyTables(); err != nil {
+		return err
+	}
+	// prepareNetnsDir made the directory a mount point of its own.
+	if err := unix.Unmount(n.cfg.NetnsDir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("network: unmount %s: %w", n.cfg.NetnsDir, err)
+	}
+	return nil
 }
 
 // hostHandle opens a route netlink socket in the host namespace. One per

@@ -27,8 +27,10 @@ func newBackoffs(now func() time.Time) *backoffs {
 	return &backoffs{now: now, by: map[string]time.Duration{}}
 }
 
-func backoffKey(pod *corev1.Pod, name string) string {
-	return string(pod.UID) + "/" + name
+// backoffKey names a container's back-off. As a kubelet's, it holds the
+// image: a new image starts with no back-off.
+func backoffKey(pod *corev1.Pod, spec *corev1.Container) string {
+	return string(pod.UID) + "/" + spec.Name + "/" + spec.Image
 }
 
 // waiting reports how long the key's current delay is, if it has not

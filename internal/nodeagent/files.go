@@ -1,6 +1,7 @@
 package nodeagent
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,12 +110,28 @@ func linkLog(root string, pod *corev1.Pod, name, id, target string) {
 
 // removeLogs removes the pod's log directory and the links into it.
 func removeLogs(root string, pod *corev1.Pod) error {
-	dir := podLogDir(root, pod)
-	links, _ := filepath.Glob(filepath.Join(root, "containers", fmt.Sprintf("%s_%s_*.log", pod.Name, pod.Namespace)))
-	for _, l := range links {
-		if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
-			_ = os.Remove(l)
-		}
+	return RemovePodLogs(root, string(pod.UID))
+}
+
+// RemovePodLogs removes the log directory of the pod with uid under root
+// (root/pods/NS_POD_UID) and the root/containers links into it.
+func RemovePodLogs(root, uid string) error {
+	if root == "" || uid == "" {
+		return nil
 	}
-	return os.RemoveAll(dir)
+	dirs, _ := filepath.Glob(filepath.Join(root, "pods", "*_"+uid))
+	if len(dirs) == 0 {
+		return nil
+	}
+	links, _ := filepath.Glob(filepath.Join(root, "containers", "*.log"))
+	var errs []error
+	for _, dir := range dirs {
+		for _, l := range links {
+			if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+				_ = os.Remove(l)
+			}
+		}
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	return errors.Join(errs...)
 }

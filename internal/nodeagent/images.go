@@ -31,7 +31,7 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *contain
 			return nil, false
 		}
 	}
-	key := "pull/" + backoffKey(pod, c.spec.Name)
+	key := "pull/" + backoffKey(pod, c.spec)
 	if wait, ok := w.a.backoff.waiting(key, c.pullFailedAt); ok {
 		if c.waitReason != "ImagePullBackOff" {
 			w.recorder.Eventf(pod, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", ref)

@@ -30,6 +30,7 @@ type probes struct {
 
 type containerProbes struct {
 	cancel context.CancelFunc
+	done   chan struct{} // closed once the probe goroutine returned
 	// failed is the kind of probe (startupKind or livenessKind) that
 	// reached its failureThreshold: the container is to be killed.
 	failed string
@@ -51,11 +52,15 @@ func (p *probes) startFor(c *container) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cp := &containerProbes{cancel: cancel}
+	cp := &containerProbes{cancel: cancel, done: make(chan struct{})}
 	p.mu.Lock()
 	p.by[c.spec.Name] = cp
 	p.mu.Unlock()
-	go p.run(ctx, c, cp, c.cur.StartedAt)
+	startedAt := c.cur.StartedAt
+	go func() {
+		defer close(cp.done)
+		p.run(ctx, c, cp, startedAt)
+	}()
 }
 
 // run probes c: the startup probe until it passes, then liveness and
@@ -181,6 +186,18 @@ func (p *probes) stopFor(name string) {
 	if cp := p.by[name]; cp != nil {
 		cp.cancel()
 		delete(p.by, name)
+	}
+}
+
+// stopAndWait stops the named container's probes and returns once they
+// no longer read its record, so that the caller may change it.
+func (p *probes) stopAndWait(name string) {
+	p.mu.Lock()
+	cp := p.by[name]
+	p.mu.Unlock()
+	p.stopFor(name)
+	if cp != nil {
+		<-cp.done
 	}
 }
 

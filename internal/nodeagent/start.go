@@ -34,7 +34,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *cont
 	if err != nil {
 		if ctx.Err() == nil {
 			w.waitWith(pod, c, "RunContainerError", err)
-			w.a.backoff.next(backoffKey(pod, c.spec.Name))
+			w.a.backoff.next(backoffKey(pod, c.spec))
 		}
 		return
 	}

@@ -32,6 +32,9 @@ func (w *podWorker) step(ctx context.Context) {
 			return
 		}
 		c := w.containerOf(&pod.Spec.Containers[i], false)
+		if w.followImage(ctx, pod, c, &pod.Spec.Containers[i]) {
+			continue
+		}
 		switch {
 		case c.running():
 			w.checkProbes(ctx, c)
@@ -96,7 +99,7 @@ func shouldRestart(policy corev1.RestartPolicy, exitCode int) bool {
 // restart starts c again unless it is backing off; kubelet's back-off
 // doubles from 10 s to 5 min and starts over once a run lasted 10 min.
 func (w *podWorker) restart(ctx context.Context, pod *corev1.Pod, c *container) {
-	key := backoffKey(pod, c.spec.Name)
+	key := backoffKey(pod, c.spec)
 	if c.cur.StartedAt.IsZero() || c.cur.FinishedAt.Sub(c.cur.StartedAt) >= backoffReset {
 		w.a.backoff.reset(key)
 	}

@@ -223,3 +223,25 @@ func TestResourceMetricsOverHTTP(t *testing.T) {
 		t.Errorf("content type %q, want protobuf", ct)
 	}
 }
+
+func TestKubeletMetrics(t *testing.T) {
+	r := testReading()
+	r.Pod.Status.Phase = corev1.PodRunning
+	r.Pod.Status.ContainerStatuses[0].State.Running = &corev1.ContainerStateRunning{}
+	r.Pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}
+	body, _ := serve(t, KubeletMetrics(r.NodeName, r.Pod))
+	for _, want := range []string{
+		`kubelet_node_name{node="fargate-ip-10-42-0-2.us-east-1.compute.internal"} 1`,
+		"kubelet_running_pods 1",
+		`kubelet_running_containers{container_state="running"} 1`,
+		`kubelet_running_containers{container_state="exited"} 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q; it is:\n%s", want, body)
+		}
+	}
+	r.Pod.Status.Phase = corev1.PodSucceeded
+	if body, _ := serve(t, KubeletMetrics(r.NodeName, r.Pod)); !strings.Contains(body, "kubelet_running_pods 0\n") {
+		t.Errorf("a finished pod's sandbox still counts:\n%s", body)
+	}
+}

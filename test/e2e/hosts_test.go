@@ -145,7 +145,7 @@ func TestRestartDuringBurst(t *testing.T) {
 	srv.Start(t)
 	cs = srv.Client(t)
 	pods := boundPods(t, cs, "study-aews", "app=burst", 30)
-	assertNoDoubleBooking(t, cs, pods, map[string]netip.Prefix{"local": netip.MustParsePrefix("10.42.0.0/16")},
+	assertNoDoubleBooking(t, cs, pods, map[string]netip.Prefix{"local": netip.MustParsePrefix(srv.PodCIDR)},
 		map[string]string{"local": "us-east-1a"})
 	harness.Eventually(t, time.Minute, "pod-nodes match pods", func(ctx context.Context) error {
 		return podNodesMatchPods(ctx, cs, "study-aews", "app=burst", 30)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -344,7 +345,7 @@ func serveOutsideDNS(t *testing.T) string {
 // kubelet API port, anything on the gateway) are out of reach; only the
 // kubernetes Service leads to the apiserver.
 func assertHostFenced(t *testing.T, srv *harness.Server) {
-	gateway := "10.42.0.1"
+	gateway := netip.MustParsePrefix(srv.PodCIDR).Addr().Next().String()
 	for _, target := range []string{
 		fmt.Sprintf("%s %d", gateway, srv.Port),
 		"169.254.169.254 80",

@@ -23,19 +23,33 @@ const (
 )
 
 // Import loads a docker-archive (`docker save`) or OCI-layout tarball,
-// optionally gzip-compressed, into the registry under root, under the names
-// recorded in it, and returns those names in full ("docker.io/library/nginx:latest").
+// optionally gzip-compressed, into the registry files under root, under the
+// names recorded in it, and returns those names in full
+// ("docker.io/library/nginx:latest"). A running registry is given images
+// with [Remote.Import] instead.
 func Import(root, tarballPath string) ([]string, error) {
+	return importInto(store{root: root}, tarballPath)
+}
+
+// sink is where an import puts images: the registry's files (store) or a
+// running registry (Remote). A tag of "" stores the image by digest only.
+type sink interface {
+	putImage(repo, tag string, img v1.Image) error
+	putIndex(repo, tag string, idx v1.ImageIndex) error
+	// scratch is a directory for unpacking an OCI layout.
+	scratch() (string, error)
+}
+
+func importInto(dst sink, tarballPath string) ([]string, error) {
 	entries, err := tarEntries(tarballPath)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %v", tarballPath, err)
 	}
-	s := store{root: root}
 	switch {
 	case entries["manifest.json"]:
-		return s.importDocker(tarballPath)
+		return importDocker(dst, tarballPath)
 	case entries["index.json"]:
-		return s.importOCI(tarballPath)
+		return importOCI(dst, tarballPath)
 	}
 	return nil, fmt.Errorf("%s is neither a docker save archive (no manifest.json) nor an OCI layout (no index.json)", tarballPath)
 }
@@ -91,7 +105,7 @@ func tarEntries(tarballPath string) (map[string]bool, error) {
 	}
 }
 
-func (s store) importDocker(tarballPath string) ([]string, error) {
+func importDocker(dst sink, tarballPath string) ([]string, error) {
 	opener := func() (io.ReadCloser, error) { return openTar(tarballPath) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
@@ -110,8 +124,8 @@ func (s store) importDocker(tarballPath string) ([]string, error) {
 		if err != nil {
 			return imported, fmt.Errorf("%s: %v", tarballPath, err)
 		}
-		names, err := s.storeUnderNames(desc.RepoTags, func(repo string) (v1.Hash, error) {
-			return s.writeImage(repo, img)
+		names, err := storeUnderNames(desc.RepoTags, func(repo, tag string) error {
+			return dst.putImage(repo, tag, img)
 		})
 		imported = append(imported, names...)
 		if err != nil {
@@ -121,24 +135,21 @@ func (s store) importDocker(tarballPath string) ([]string, error) {
 	return imported, nil
 }
 
-// storeUnderNames writes content once per repository of refs (write returns
-// the manifest digest), then points each tag at it.
-func (s store) storeUnderNames(refs []string, write func(repo string) (v1.Hash, error)) ([]string, error) {
+// storeUnderNames has put store the content once per name in refs, in
+// the repository the name maps to and under its tag (none for a digest).
+func storeUnderNames(refs []string, put func(repo, tag string) error) ([]string, error) {
 	var names []string
 	for _, r := range refs {
 		ref, err := name.ParseReference(r)
 		if err != nil {
 			return names, fmt.Errorf("bad image name %q: %v", r, err)
 		}
-		repo := Repository(ref)
-		d, err := write(repo)
-		if err != nil {
-			return names, err
+		tag := ""
+		if t, ok := ref.(name.Tag); ok {
+			tag = t.TagStr()
 		}
-		if tag, ok := ref.(name.Tag); ok {
-			if err := s.writeSmall(s.tagPath(repo, tag.TagStr()), d.String()); err != nil {
-				return names, err
-			}
+		if err := put(Repository(ref), tag); err != nil {
+			return names, err
 		}
 		names = append(names, Name(ref))
 	}

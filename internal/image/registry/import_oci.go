@@ -9,11 +9,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
-func (s store) importOCI(tarballPath string) ([]string, error) {
-	if err := os.MkdirAll(s.tmpDir(), 0o755); err != nil {
+func importOCI(dst sink, tarballPath string) ([]string, error) {
+	base, err := dst.scratch()
+	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(s.tmpDir(), "import-")
+	dir, err := os.MkdirTemp(base, "import-")
 	if err != nil {
 		return nil, err
 	}
@@ -35,8 +36,8 @@ func (s store) importOCI(tarballPath string) ([]string, error) {
 		if len(refs) == 0 {
 			return imported, errNoName(tarballPath, fmt.Sprintf("index.json entry %d (%s)", i+1, desc.Digest))
 		}
-		names, err := s.storeUnderNames(refs, func(repo string) (v1.Hash, error) {
-			return s.writeDescriptor(repo, idx, desc)
+		names, err := storeUnderNames(refs, func(repo, tag string) error {
+			return putDescriptor(dst, repo, tag, idx, desc)
 		})
 		imported = append(imported, names...)
 		if err != nil {
@@ -60,21 +61,21 @@ func ociNames(desc v1.Descriptor) []string {
 	return nil
 }
 
-// writeDescriptor stores the image or index desc points at in repo.
-func (s store) writeDescriptor(repo string, idx v1.ImageIndex, desc v1.Descriptor) (v1.Hash, error) {
+// putDescriptor stores the image or index desc points at in repo.
+func putDescriptor(dst sink, repo, tag string, idx v1.ImageIndex, desc v1.Descriptor) error {
 	if desc.MediaType.IsIndex() {
 		child, err := idx.ImageIndex(desc.Digest)
 		if err != nil {
-			return v1.Hash{}, err
+			return err
 		}
-		return s.writeIndex(repo, child)
+		return dst.putIndex(repo, tag, child)
 	}
 	if !desc.MediaType.IsImage() {
-		return v1.Hash{}, fmt.Errorf("index.json entry %s has media type %s, which is not an image", desc.Digest, desc.MediaType)
+		return fmt.Errorf("index.json entry %s has media type %s, which is not an image", desc.Digest, desc.MediaType)
 	}
 	img, err := idx.Image(desc.Digest)
 	if err != nil {
-		return v1.Hash{}, err
+		return err
 	}
-	return s.writeImage(repo, img)
+	return dst.putImage(repo, tag, img)
 }

@@ -1,17 +1,16 @@
 package registry
 
 import (
-	"encoding/json"
-	"os"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Entry is one tagged image of the local registry.
 type Entry struct {
-	Name   string // repository:tag as stored, like docker.io/library/nginx:latest
-	Digest string // manifest (or index) digest
-	Size   int64  // bytes of the manifest and every blob it reaches that the registry holds
+	Name       string // repository:tag as stored, like docker.io/library/nginx:latest
+	Repository string // the stored repository, like docker.io/library/nginx
+	Tag        string
+	Digest     string // manifest (or index) digest
+	Size       int64  // bytes of the manifest and every blob it reaches that the registry holds
 }
 
 // List returns every tagged image under root, sorted by name.
@@ -32,7 +31,7 @@ func List(root string) ([]Entry, error) {
 			if err != nil {
 				continue
 			}
-			entries = append(entries, Entry{Name: repo + ":" + tag, Digest: m.digest.String(), Size: s.size(m.digest, map[v1.Hash]bool{})})
+			entries = append(entries, Entry{Name: repo + ":" + tag, Repository: repo, Tag: tag, Digest: m.digest.String(), Size: s.size(m.digest, map[v1.Hash]bool{})})
 		}
 	}
 	return entries, nil
@@ -48,18 +47,7 @@ func (s store) size(d v1.Hash, seen map[v1.Hash]bool) int64 {
 	if err != nil {
 		return 0
 	}
-	raw, err := os.ReadFile(s.blobPath(d))
-	if err != nil {
-		return total
-	}
-	var m struct {
-		Config    *v1.Descriptor  `json:"config"`
-		Layers    []v1.Descriptor `json:"layers"`
-		Manifests []v1.Descriptor `json:"manifests"`
-	}
-	if json.Unmarshal(raw, &m) != nil {
-		return total
-	}
+	m := s.references(d)
 	if m.Config != nil {
 		total += s.blobSize(m.Config.Digest, seen)
 	}

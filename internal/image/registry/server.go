@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -15,6 +16,10 @@ import (
 // server answers the OCI distribution API from a store.
 type server struct {
 	store store
+	// gc is held exclusively while a DELETE collects blobs, and shared by
+	// manifest PUTs, so that a manifest that found its blobs present is
+	// whole on disk before a collection looks for what references them.
+	gc sync.RWMutex
 }
 
 // New returns an OCI distribution (v2) API handler whose state lives in
@@ -109,18 +114,58 @@ func (s *server) manifests(w http.ResponseWriter, r *http.Request, rt route) {
 			writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", "manifest larger than 4 MiB")
 			return
 		}
-		mediaType := manifestMediaType(r.Header.Get("Content-Type"), raw)
-		d, err := s.store.putManifest(rt.repo, rt.target, mediaType, raw)
-		if err != nil {
-			writeStoreError(w, err)
-			return
-		}
-		w.Header().Set("Docker-Content-Digest", d.String())
-		w.Header().Set("Location", "/v2/"+rt.repo+"/manifests/"+d.String())
-		w.WriteHeader(http.StatusCreated)
+		s.putManifest(w, r, rt, raw)
+	case http.MethodDelete:
+		s.deleteManifest(w, rt)
 	default:
 		writeError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", r.Method+" on manifests")
 	}
+}
+
+// putManifest stores a pushed manifest once the blobs it names are here:
+// a manifest whose layers are gone (collected by a DELETE between the
+// client's upload and this PUT) is refused, and the client pushes again.
+func (s *server) putManifest(w http.ResponseWriter, r *http.Request, rt route, raw []byte) {
+	s.gc.RLock()
+	defer s.gc.RUnlock()
+	mediaType := manifestMediaType(r.Header.Get("Content-Type"), raw)
+	if missing := s.store.missingBlobs(raw); len(missing) > 0 {
+		writeError(w, http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN", fmt.Sprintf("blob %s is unknown to the registry: push the image again", missing[0]))
+		return
+	}
+	d, err := s.store.putManifest(rt.repo, rt.target, mediaType, raw)
+	if err != nil {
+		writeStoreError(w, err)
+		return
+	}
+	w.Header().Set("Docker-Content-Digest", d.String())
+	w.Header().Set("Location", "/v2/"+rt.repo+"/manifests/"+d.String())
+	w.WriteHeader(http.StatusCreated)
+}
+
+// deleteManifest removes a tag (or, by digest, a manifest and its tags),
+// then the blobs nothing references any more.
+func (s *server) deleteManifest(w http.ResponseWriter, rt route) {
+	s.gc.Lock()
+	defer s.gc.Unlock()
+	repo, err := s.store.resolveRepo(rt.repo)
+	if err != nil {
+		writeStoreError(w, err)
+		return
+	}
+	if d, derr := v1.NewHash(rt.target); derr == nil {
+		err = s.store.removeManifest(repo, d)
+	} else {
+		err = s.store.removeTag(repo, rt.target)
+	}
+	if err == nil {
+		err = s.store.collectBlobs()
+	}
+	if err != nil {
+		writeStoreError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }
 
 // manifestMediaType is the pushed Content-Type, or the manifest's own

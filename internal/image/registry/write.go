@@ -5,10 +5,33 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
+
+func (s store) putImage(repo, tag string, img v1.Image) error {
+	d, err := s.writeImage(repo, img)
+	if err != nil || tag == "" {
+		return err
+	}
+	return s.writeSmall(s.tagPath(repo, tag), d.String())
+}
+
+func (s store) putIndex(repo, tag string, idx v1.ImageIndex) error {
+	d, err := s.writeIndex(repo, idx)
+	if err != nil || tag == "" {
+		return err
+	}
+	return s.writeSmall(s.tagPath(repo, tag), d.String())
+}
+
+// scratch unpacks OCI layouts next to the blobs, on the same disk,
+// rather than in a /tmp that may be a small tmpfs.
+func (s store) scratch() (string, error) {
+	return s.tmpDir(), os.MkdirAll(s.tmpDir(), 0o755)
+}
 
 // writeImage stores an image's layers, config and manifest in repo (no tag)
 // and returns the manifest digest.

@@ -104,7 +104,7 @@ func TestStartFailureLeavesNothing(t *testing.T) {
 	if len(list) != 0 {
 		t.Fatalf("Containers after a failed start = %+v, want none", list)
 	}
-	if m := mountsUnder(r.podDir(pod.UID) + "/containers"); len(m) != 0 {
+	if m := MountsUnder(r.podDir(pod.UID) + "/containers"); len(m) != 0 {
 		t.Fatalf("mounts left after a failed start: %v", m)
 	}
 }

@@ -39,7 +39,7 @@ func checkPodGone(t testing.TB, r *Runtime, uid string, procs []processRef) erro
 			return fmt.Errorf("process %d of pod %s still runs", p.Pid, uid)
 		}
 	}
-	if m := mountsUnder(r.podDir(uid)); len(m) > 0 {
+	if m := MountsUnder(r.podDir(uid)); len(m) > 0 {
 		return fmt.Errorf("mounts left under the pod dir: %v", m)
 	}
 	for _, m := range r.cgroups.mounts {
@@ -110,7 +110,7 @@ func TestRemovePodLeavesNothing(t *testing.T) {
 		if len(uids) != 0 {
 			t.Errorf("Pods after removing all = %v", uids)
 		}
-		if m := mountsUnder(r.cfg.Root); len(m) > 0 {
+		if m := MountsUnder(r.cfg.Root); len(m) > 0 {
 			t.Errorf("mounts left under the root: %v", m)
 		}
 		t.Logf("20 pods of 2 containers made and removed in %v", time.Since(began))

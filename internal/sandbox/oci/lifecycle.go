@@ -100,10 +100,10 @@ func (r *Runtime) removeContainer(ctx context.Context, uid, id string) error {
 		}
 		state.Process.kill(unix.SIGKILL)
 	}
-	if err := unmountUnder(dir); err != nil {
+	if err := UnmountUnder(dir); err != nil {
 		return fmt.Errorf("oci: remove %s: %w", id, err)
 	}
-	if left := mountsUnder(dir); len(left) > 0 {
+	if left := MountsUnder(dir); len(left) > 0 {
 		return fmt.Errorf("oci: remove %s: still mounted: %s", id, strings.Join(left, ", "))
 	}
 	if err := removeAllRetry(dir); err != nil {

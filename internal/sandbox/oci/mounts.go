@@ -42,9 +42,9 @@ func mountOverlay(layers []string, upper, work, target string) error {
 	return nil
 }
 
-// mountsUnder lists the mount points at or below dir, deepest first. A
+// MountsUnder lists the mount points at or below dir, deepest first. A
 // path mounted twice appears twice and is unmounted twice.
-func mountsUnder(dir string) []string {
+func MountsUnder(dir string) []string {
 	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return nil
@@ -58,10 +58,10 @@ func mountsUnder(dir string) []string {
 	return found
 }
 
-// unmountUnder unmounts everything at or below dir.
-func unmountUnder(dir string) error {
+// UnmountUnder unmounts everything at or below dir.
+func UnmountUnder(dir string) error {
 	var errs []error
-	for _, mp := range mountsUnder(dir) {
+	for _, mp := range MountsUnder(dir) {
 		errs = append(errs, unmount(mp))
 	}
 	return errors.Join(errs...)

@@ -144,13 +144,13 @@ func (r *Runtime) RemovePod(ctx context.Context, uid string) error {
 	}
 	errs = append(errs, r.stopPause(uid))
 	errs = append(errs, r.cgroups.remove(r.podCgroup(uid)))
-	errs = append(errs, unmountUnder(dir))
+	errs = append(errs, UnmountUnder(dir))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("oci: remove pod %s: %w", uid, err)
 	}
 	// Nothing may be mounted below dir now, or RemoveAll would delete
 	// through the mount.
-	if left := mountsUnder(dir); len(left) > 0 {
+	if left := MountsUnder(dir); len(left) > 0 {
 		return fmt.Errorf("oci: remove pod %s: still mounted: %s", uid, strings.Join(left, ", "))
 	}
 	if err := removeAllRetry(dir); err != nil {

@@ -22,7 +22,7 @@ func NewAgent(t testing.TB, srv *Server, netns, server, name, dataDir string, ex
 		// The namespace's removal takes its pod network with it.
 		a.Wrapper = []string{"nsenter", "--net=/var/run/netns/" + netns, "--"}
 	} else {
-		args = a.ownBridge(t, args, extra, "")
+		args = a.ownBridge(t, args, extra)
 	}
 	a.Args = append(args, extra...)
 	return a

@@ -104,9 +104,8 @@ type Server struct {
 	// set, runs the binary (like ip netns exec NAME).
 	ReadyLine string
 	Wrapper   []string
-	// bridge and podCIDR are set for a host in this network namespace:
-	// the pod network that cleanup tears down.
-	bridge, podCIDR string
+	// PodCIDR is the pod range of a host in this network namespace.
+	PodCIDR string
 
 	cmd     *exec.Cmd
 	output  *syncBuffer
@@ -134,24 +133,29 @@ func NewServer(t testing.TB, verb, dataDir string, extra ...string) *Server {
 		// The local registry's default port may be taken by the user's
 		// own cluster; tests import images through the data dir.
 		args = append(args, "--registry-address", "127.0.0.1:0")
-		args = s.ownBridge(t, args, extra, "10.42.0.0/16")
+		args = s.ownBridge(t, args, extra)
 	}
 	s.Args = append(args, extra...)
 	return s
 }
 
 // ownBridge gives a host in this network namespace a bridge of its own,
-// so that tests never touch the user's fargo0, and records what cleanup
-// tears down. extra's own --pod-cidr, if any, is the host's block.
-func (s *Server) ownBridge(t testing.TB, args, extra []string, podCIDR string) []string {
-	s.bridge, s.podCIDR = fmt.Sprintf("fgt%05x", rand.IntN(1<<20)), podCIDR
+// so that tests never touch the user's fargo0, and a pod range nothing on
+// this machine uses (fargo's default when it is free), unless extra has
+// its own --pod-cidr.
+func (s *Server) ownBridge(t testing.TB, args, extra []string) []string {
+	bridge := fmt.Sprintf("fgt%05x", rand.IntN(1<<20))
 	for i, a := range extra {
 		if a == "--pod-cidr" && i+1 < len(extra) {
-			s.podCIDR = extra[i+1]
+			s.PodCIDR = extra[i+1]
 		}
 	}
+	if s.PodCIDR == "" {
+		s.PodCIDR = FreePodCIDR(t)
+		args = append(args, "--pod-cidr", s.PodCIDR)
+	}
 	// Its kubelet API port too: the user's own fargo may hold 10250.
-	return append(args, "--bridge", s.bridge, "--kubelet-port", strconv.Itoa(FreePort(t)))
+	return append(args, "--bridge", bridge, "--kubelet-port", strconv.Itoa(FreePort(t)))
 }
 
 // Start runs the server and waits until it says it is ready; the test's
@@ -223,8 +227,15 @@ func (s *Server) Stop(t testing.TB) {
 	if !s.cmd.ProcessState.Success() {
 		t.Fatalf("fargo exited with %v after SIGTERM:\n%s", s.cmd.ProcessState, s.output)
 	}
-	if err := syscall.Kill(-s.cmd.Process.Pid, 0); err != syscall.ESRCH {
-		t.Fatalf("processes of fargo's group %d are still running after it exited (kill -0: %v)", s.cmd.Process.Pid, err)
+	// A child's own children (kube-proxy runs nft) may take a moment to
+	// finish after fargo returned; the group must empty on its own.
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(-s.cmd.Process.Pid, 0) != syscall.ESRCH {
+		if time.Now().After(deadline) {
+			out, _ := exec.Command("ps", "-e", "-o", "pid,pgid,stat,args").CombinedOutput()
+			t.Fatalf("processes of fargo's group %d are still running 5 s after it exited:\n%s", s.cmd.Process.Pid, out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
