@@ -21,7 +21,7 @@ import (
 type hostFlags struct {
 	agent.Config
 	cpu, memory, reserveCPU, reserveMemory quantityFlag
-	logMaxSize                             quantityFlag
+	logMaxSize, imageCacheMaxSize          quantityFlag
 }
 
 func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
@@ -47,6 +47,9 @@ func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
 	fs.IntVar(&f.KubeletPort, "kubelet-port", d.KubeletPort, "port this host serves its pod-nodes' kubelet API on (each pod-node's address:10250 is steered there)")
 	fs.Var(&f.logMaxSize, "container-log-max-size", "size at which a container's log file is rotated, like the kubelet's containerLogMaxSize")
 	fs.IntVar(&f.ContainerLogMaxFiles, "container-log-max-files", d.ContainerLogMaxFiles, "log files kept per container, the current one included")
+	f.imageCacheMaxSize = quantityFlag{q: &f.ImageCacheMaxSize}
+	fs.Var(&f.imageCacheMaxSize, "image-cache-max-size", "size of unpacked image layers the host keeps; unused layers go, least recently used first (0: no limit)")
+	fs.DurationVar(&f.ImageCacheMaxUnused, "image-cache-max-unused", d.ImageCacheMaxUnused, "unused image layers older than this are removed (0: no limit)")
 }
 
 // agentFlags are `fargo agent`'s flags.

@@ -16,11 +16,12 @@ import (
 )
 
 // installCRD creates the CRD, or brings a stored one (from an older fargo)
-// up to this version, and waits until the apiserver serves it.
-func installCRD(ctx context.Context, cfg *rest.Config, want *apiextensionsv1.CustomResourceDefinition) error {
+// up to this version, waits until the apiserver serves it, and returns
+// when it became Established.
+func installCRD(ctx context.Context, cfg *rest.Config, want *apiextensionsv1.CustomResourceDefinition) (established time.Time, err error) {
 	cs, err := apiextensions.NewForConfig(cfg)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	crds := cs.ApiextensionsV1().CustomResourceDefinitions()
 	have, err := crds.Get(ctx, want.Name, metav1.GetOptions{})
@@ -32,7 +33,7 @@ func installCRD(ctx context.Context, cfg *rest.Config, want *apiextensionsv1.Cus
 		_, err = crds.Update(ctx, want, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("installing CRD %s: %w", want.Name, err)
+		return time.Time{}, fmt.Errorf("installing CRD %s: %w", want.Name, err)
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		crd, err := crds.Get(ctx, want.Name, metav1.GetOptions{})
@@ -41,14 +42,32 @@ func installCRD(ctx context.Context, cfg *rest.Config, want *apiextensionsv1.Cus
 		}
 		for _, c := range crd.Status.Conditions {
 			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				established = c.LastTransitionTime.Time
 				return true, nil
 			}
 		}
 		return false, nil
 	}); err != nil {
-		return fmt.Errorf("CRD %s not established: %w", want.Name, err)
+		return time.Time{}, fmt.Errorf("CRD %s not established: %w", want.Name, err)
 	}
-	return waitServed(ctx, cfg, want)
+	return established, waitServed(ctx, cfg, want)
+}
+
+// createDelay is how long after a CRD became Established the apiserver
+// holds each create of its resources for 2 s (apiextensions'
+// customresource_handler.go, "justCreated", for HA caches). fargo says
+// it is ready only after it, so that the host agent's first Host and a
+// user's first profile are not held.
+const createDelay = 2 * time.Second
+
+// settle waits until createDelay has passed since established.
+func settle(ctx context.Context, established time.Time) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(established.Add(createDelay))):
+		return nil
+	}
 }
 
 // waitServed waits until the resource answers a list. Established comes a

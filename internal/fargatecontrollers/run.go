@@ -76,9 +76,14 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
+	var established time.Time
 	for _, crd := range []*apiextensionsv1.CustomResourceDefinition{v1.CRD(), v1.HostCRD()} {
-		if err := installCRD(ctx, cfg.Admin, crd); err != nil {
+		at, err := installCRD(ctx, cfg.Admin, crd)
+		if err != nil {
 			return err
+		}
+		if at.After(established) {
+			established = at
 		}
 	}
 	dyn, err := dynamic.NewForConfig(cfg.Admin)
@@ -122,6 +127,9 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		ProfileGroup:     v1.GroupName,
 	}); err != nil {
 		return err
+	}
+	if err := settle(ctx, established); err != nil {
+		return nil
 	}
 	close(ready)
 	go controller.Run(ctx)
