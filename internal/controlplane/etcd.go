@@ -49,6 +49,10 @@ func startDatastore(ctx context.Context, l Layout, c *Config, s *certs, logFile 
 	// The apiserver compacts etcd itself every five minutes; the embedded
 	// server only needs the backend quota that kubeadm clusters use.
 	cfg.QuotaBackendBytes = 2 << 30
+	// One member, on loopback: it elects itself after one election
+	// timeout, which etcd's default of 1 s (for members across a
+	// network) made part of every start.
+	cfg.TickMs, cfg.ElectionMs = 10, 100
 
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
