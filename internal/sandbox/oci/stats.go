@@ -24,11 +24,15 @@ func (r *Runtime) Stats(ctx context.Context, uid string) (sandbox.PodUsage, erro
 	if info, err := os.Stat(r.pauseFile(uid)); err == nil {
 		pod.StartedAt = info.ModTime().UTC()
 	}
+	// Containers first, the pod after: counters only grow, so the pod's
+	// reading is never below the sum of its containers' readings.
+	if pod.Containers, err = r.containerUsages(ctx, uid); err != nil {
+		return pod, err
+	}
 	if pod.Usage, err = r.cgroups.usage(rec.Cgroup); err != nil {
 		return pod, fmt.Errorf("oci: stats of pod %s: %w", uid, err)
 	}
-	pod.Containers, err = r.containerUsages(ctx, uid)
-	return pod, err
+	return pod, nil
 }
 
 // containerUsages reads the running attempts' cgroups. An attempt that
