@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/hostclient"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 // TestRun runs the agent on fake clients through a pod's life: register,
@@ -36,13 +37,13 @@ func TestRun(t *testing.T) {
 	go func() { done <- Run(ctx, cfg) }()
 	defer func() { cancel(); <-done }()
 
-	eventually(t, 10*time.Second, "registered, Ready, pod IP posted", func(ctx context.Context) error {
+	testwait.Eventually(t, 10*time.Second, "registered, Ready, pod IP posted", func(ctx context.Context) error {
 		return firstError(hostRegistered(ctx, cfg.Hosts), leaseRenewedAt(ctx, cs, v1.SystemNamespace, v1.HostLeaseName(testHost), t0),
 			nodeReady(ctx, cs, node.Name), leaseRenewedAt(ctx, cs, corev1.NamespaceNodeLease, node.Name, t0), podIP(ctx, cs, "10.42.1.5"))
 	})
 	t.Run("leases are renewed", func(t *testing.T) {
 		clk.Add(10 * time.Second)
-		eventually(t, 10*time.Second, "leases renewed", func(ctx context.Context) error {
+		testwait.Eventually(t, 10*time.Second, "leases renewed", func(ctx context.Context) error {
 			return firstError(leaseRenewedAt(ctx, cs, v1.SystemNamespace, v1.HostLeaseName(testHost), clk.Now()),
 				leaseRenewedAt(ctx, cs, corev1.NamespaceNodeLease, node.Name, clk.Now()))
 		})
@@ -58,7 +59,7 @@ func TestRun(t *testing.T) {
 		if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "node Ready again", func(ctx context.Context) error { return nodeReady(ctx, cs, node.Name) })
+		testwait.Eventually(t, 10*time.Second, "node Ready again", func(ctx context.Context) error { return nodeReady(ctx, cs, node.Name) })
 	})
 	t.Run("a deleted pod is finished", func(t *testing.T) {
 		p, err := cs.CoreV1().Pods("game").Get(ctx, "web", metav1.GetOptions{})
@@ -69,7 +70,7 @@ func TestRun(t *testing.T) {
 		if _, err := cs.CoreV1().Pods("game").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "pod deleted", func(ctx context.Context) error {
+		testwait.Eventually(t, 10*time.Second, "pod deleted", func(ctx context.Context) error {
 			if _, err := cs.CoreV1().Pods("game").Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				return fmt.Errorf("pod still there (%v)", err)
 			}
@@ -84,7 +85,7 @@ func TestRun(t *testing.T) {
 		// heartbeat pass, then no renewal may follow in the next two.
 		nextHeartbeat := func() {
 			clk.Add(10 * time.Second)
-			eventually(t, 10*time.Second, "host lease renewed", func(ctx context.Context) error {
+			testwait.Eventually(t, 10*time.Second, "host lease renewed", func(ctx context.Context) error {
 				return leaseRenewedAt(ctx, cs, v1.SystemNamespace, v1.HostLeaseName(testHost), clk.Now())
 			})
 		}
@@ -110,7 +111,7 @@ func TestRun(t *testing.T) {
 	}
 	done <- nil // for the deferred receive
 	// Goroutines that already signalled their end may take a moment to exit.
-	eventually(t, 2*time.Second, "no goroutine of Run left", func(context.Context) error {
+	testwait.Eventually(t, 2*time.Second, "no goroutine of Run left", func(context.Context) error {
 		if n := runtime.NumGoroutine(); n > baseline {
 			return fmt.Errorf("%d goroutines after Run returned, %d before", n, baseline)
 		}

@@ -1,7 +1,6 @@
 package hostagent
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 	"testing"
@@ -153,21 +152,4 @@ func writes(actions []clienttesting.Action) []clienttesting.Action {
 		}
 	}
 	return out
-}
-
-// eventually polls f until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func(ctx context.Context) error) {
-	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f(ctx)
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/hostclient"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 const conflict2048 = "port 80/TCP on 10.0.0.5 is already used by Service default/game-2048"
@@ -111,7 +112,7 @@ func TestNodePortWarnedOnce(t *testing.T) {
 	}
 
 	e.change("np", func(s *corev1.Service) { s.Spec.Ports[0].Port = 81 })
-	eventually(t, "a second event for generation 2", func() error {
+	testwait.Eventually(t, waitTimeout, "a second event for generation 2", func(context.Context) error {
 		if n := e.spy.count("np", ReasonNodePortNotSupported); n != 2 {
 			return fmt.Errorf("%d events", n)
 		}

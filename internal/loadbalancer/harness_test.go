@@ -23,7 +23,12 @@ import (
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/hostclient"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
+
+// waitTimeout is long for fake clients: a loaded machine can stall the
+// controller's goroutines for seconds.
+const waitTimeout = 30 * time.Second
 
 var servicesGVR = corev1.SchemeGroupVersion.WithResource("services")
 
@@ -127,28 +132,12 @@ func host(name, addr string, ready bool) *v1.Host {
 	}
 }
 
-// eventually polls cond until it returns nil or 30 s pass.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitIngress waits for Service default/name to have exactly ips, each
 // with ipMode VIP; no ips means pending.
 func (e *env) waitIngress(name string, ips ...string) {
 	e.t.Helper()
 	want := ingressOf(addrs(ips...))
-	eventually(e.t, fmt.Sprintf("ingress of %s to be %v", name, ips), func() error {
+	testwait.Eventually(e.t, waitTimeout, fmt.Sprintf("ingress of %s to be %v", name, ips), func(context.Context) error {
 		s, err := e.cs.CoreV1().Services("default").Get(e.ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -164,7 +153,7 @@ func (e *env) waitIngress(name string, ips ...string) {
 // Service default/name with reason and message.
 func (e *env) waitEvent(name, reason, message string) {
 	e.t.Helper()
-	eventually(e.t, fmt.Sprintf("event %s %q on %s", reason, message, name), func() error {
+	testwait.Eventually(e.t, waitTimeout, fmt.Sprintf("event %s %q on %s", reason, message, name), func(context.Context) error {
 		l, err := e.cs.CoreV1().Events("default").List(e.ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -185,7 +174,7 @@ func (e *env) pass() {
 	e.t.Helper()
 	n := e.c.started.Load()
 	e.c.queue.Add(allKey)
-	eventually(e.t, "an allocation pass", func() error {
+	testwait.Eventually(e.t, waitTimeout, "an allocation pass", func(context.Context) error {
 		if e.c.passes.Load() <= n {
 			return fmt.Errorf("%d passes", e.c.passes.Load())
 		}

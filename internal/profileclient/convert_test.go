@@ -2,6 +2,7 @@ package profileclient
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 func TestConvertRoundTrip(t *testing.T) {
@@ -118,10 +120,12 @@ func TestInformerAndListFromStore(t *testing.T) {
 	if _, err := c.Create(ctx, fp("c", "", "jobs")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(informer.GetStore().List()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Eventually(t, 5*time.Second, "the informer has c", func(context.Context) error {
+		if n := len(informer.GetStore().List()); n < 3 {
+			return fmt.Errorf("%d profiles", n)
+		}
+		return nil
+	})
 	if got := names(ListFromStore(informer.GetStore())); !reflect.DeepEqual(got, []string{"a", "b", "c"}) {
 		t.Errorf("after create: ListFromStore names %v, want [a b c]", got)
 	}

@@ -28,11 +28,15 @@ import (
 	"github.com/fargo-dev/fargo/internal/logging"
 	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/profile"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 const (
 	testRegion = "us-east-1"
 	testNS     = "default"
+	// waitTimeout is long for the fake apiserver: a loaded machine can
+	// stall the scheduler's goroutines for seconds.
+	waitTimeout = 30 * time.Second
 )
 
 var podsGVR = corev1.SchemeGroupVersion.WithResource("pods")
@@ -149,27 +153,11 @@ func (l *eventLog) String() string {
 	return strings.Join(l.all, "\n")
 }
 
-// eventually polls cond until it returns nil or 30 s pass.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // boundNode waits for pod name to be bound and returns its node.
 func (e *env) boundNode(name string) *corev1.Node {
 	e.t.Helper()
 	var node string
-	eventually(e.t, "pod "+name+" bound", func() error {
+	testwait.Eventually(e.t, waitTimeout, "pod "+name+" bound", func(context.Context) error {
 		pod, err := e.cs.CoreV1().Pods(testNS).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/sizing"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 // TestBurstNeverDoubleBooks: 2 hosts with room for 8 and 4 pods of 1 vCPU;
@@ -32,7 +33,7 @@ func TestBurstNeverDoubleBooks(t *testing.T) {
 	for i := range 15 {
 		e.createPod(testPod(fmt.Sprintf("p%02d", i), withAnnotation("CapacityProvisioned", "1vCPU 2GB")))
 	}
-	eventually(t, "12 nodes", func() error {
+	testwait.Eventually(t, waitTimeout, "12 nodes", func(context.Context) error {
 		if n := e.nodeCount(); n != 12 {
 			return fmt.Errorf("%d nodes", n)
 		}
@@ -88,7 +89,7 @@ func TestPodDeletedRemovesNodeAndLease(t *testing.T) {
 	if err := e.cs.CoreV1().Pods(testNS).Delete(context.Background(), "gone", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "node and lease deleted", func() error {
+	testwait.Eventually(t, waitTimeout, "node and lease deleted", func(context.Context) error {
 		_, errNode := e.cs.CoreV1().Nodes().Get(context.Background(), node.Name, metav1.GetOptions{})
 		_, errLease := e.cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(context.Background(), node.Name, metav1.GetOptions{})
 		if !apierrors.IsNotFound(errNode) || !apierrors.IsNotFound(errLease) {
@@ -151,7 +152,7 @@ func TestRestart(t *testing.T) {
 	if got == replacedNode.Name {
 		t.Errorf("new pod bound to the node of the pod it replaced")
 	}
-	eventually(t, "orphans deleted", func() error {
+	testwait.Eventually(t, waitTimeout, "orphans deleted", func(context.Context) error {
 		orphans := map[string]types.UID{
 			"fargate-ip-10-0-0-3.us-east-1.compute.internal": orphanPod.UID,
 			replacedNode.Name: types.UID(replacedNode.Annotations[podnode.AnnotationPodUID]),
@@ -255,7 +256,7 @@ func TestBindFailureDeletesNode(t *testing.T) {
 				return true, nil, tt.breakBind(e, obj.(*corev1.Pod).DeepCopy())
 			})
 			e.createPod(testPod("p"))
-			eventually(t, "node created", func() error {
+			testwait.Eventually(t, waitTimeout, "node created", func(context.Context) error {
 				for _, a := range e.cs.Actions() {
 					if a.GetVerb() == "create" && a.GetResource().Resource == "nodes" {
 						return nil
@@ -263,7 +264,7 @@ func TestBindFailureDeletesNode(t *testing.T) {
 				}
 				return fmt.Errorf("no node created")
 			})
-			eventually(t, "node deleted", func() error {
+			testwait.Eventually(t, waitTimeout, "node deleted", func(context.Context) error {
 				if n := e.nodeCount(); n != 0 {
 					return fmt.Errorf("%d nodes", n)
 				}
@@ -306,7 +307,7 @@ func TestBurstThroughput(t *testing.T) {
 	start := time.Now()
 	e := newEnv(t, []*v1.Host{testHost("h1", "a", "200", "400Gi", "10.0.0.0/16")}, objs...)
 	before := len(e.cs.Actions())
-	eventually(t, "all bound", func() error {
+	testwait.Eventually(t, waitTimeout, "all bound", func(context.Context) error {
 		list, err := e.cs.CoreV1().Pods(testNS).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/fargo-dev/fargo/internal/logging"
 	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/profile"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 func TestPlacesPod(t *testing.T) {
@@ -35,7 +36,7 @@ func TestPlacesPod(t *testing.T) {
 		"Normal Scheduled Successfully assigned default/web to " + node.Name,
 		"Normal LoggingEnabled Successfully enabled logging for pod",
 	} {
-		eventually(t, want, func() error {
+		testwait.Eventually(t, waitTimeout, want, func(context.Context) error {
 			if e.events.count(want) != 1 {
 				return fmt.Errorf("events:\n%s", e.events)
 			}
@@ -67,7 +68,7 @@ func TestUnschedulable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnvWithHost(t, "4 8Gi 10.0.0.0/24", time.Now(), tt.pod)
 			event := "Warning FailedScheduling " + tt.want
-			eventually(t, "condition", func() error {
+			testwait.Eventually(t, waitTimeout, "condition", func(context.Context) error {
 				pod, err := e.cs.CoreV1().Pods(testNS).Get(context.Background(), tt.pod.Name, metav1.GetOptions{})
 				if err != nil {
 					return err
@@ -77,7 +78,7 @@ func TestUnschedulable(t *testing.T) {
 				}
 				return nil
 			})
-			eventually(t, "event", func() error {
+			testwait.Eventually(t, waitTimeout, "event", func(context.Context) error {
 				if e.events.count(event) != 1 {
 					return fmt.Errorf("events:\n%s", e.events)
 				}
@@ -135,7 +136,7 @@ func TestWaitsForHost(t *testing.T) {
 			e.s.queue.mu.Unlock()
 			e.createPod(testPod("p"))
 			const timedOut = "Warning FailedScheduling Pod provisioning timed out (will retry)"
-			eventually(t, "timed-out event", func() error {
+			testwait.Eventually(t, waitTimeout, "timed-out event", func(context.Context) error {
 				if e.events.count(timedOut) != 1 {
 					return fmt.Errorf("events:\n%s", e.events)
 				}

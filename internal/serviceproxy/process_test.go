@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 func TestArgs(t *testing.T) {
@@ -38,17 +40,6 @@ func pids(t *testing.T, starts string) []string {
 	return strings.Fields(string(b))
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 10 s: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // A kube-proxy that exits is started again.
 func TestRunRestartsAnExitedProxy(t *testing.T) {
 	exe, starts := fakeKubeProxy(t, "exit 1")
@@ -57,7 +48,12 @@ func TestRunRestartsAnExitedProxy(t *testing.T) {
 	go func() {
 		done <- Process{Executable: exe, LogFile: filepath.Join(t.TempDir(), "kube-proxy.log")}.Run(ctx)
 	}()
-	waitFor(t, "a second start", func() bool { return len(pids(t, starts)) >= 2 })
+	testwait.Eventually(t, 10*time.Second, "a second start", func(context.Context) error {
+		if n := len(pids(t, starts)); n < 2 {
+			return fmt.Errorf("%d starts", n)
+		}
+		return nil
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -71,7 +67,12 @@ func TestRunStopsTheProxy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Process{Executable: exe, LogFile: log}.Run(ctx) }()
-	waitFor(t, "a start", func() bool { return len(pids(t, starts)) == 1 })
+	testwait.Eventually(t, 10*time.Second, "a start", func(context.Context) error {
+		if n := len(pids(t, starts)); n != 1 {
+			return fmt.Errorf("%d starts", n)
+		}
+		return nil
+	})
 	var pid int
 	fmt.Sscan(pids(t, starts)[0], &pid)
 	cancel()

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -126,7 +127,7 @@ func startKeeper(t testing.TB, srv *harness.Server) {
 	if _, err := cs.CoreV1().Pods(keeperNamespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 2*time.Minute, "the keeper pod runs", func(ctx context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, "the keeper pod runs", func(ctx context.Context) error {
 		p, err := cs.CoreV1().Pods(keeperNamespace).Get(ctx, "keeper", metav1.GetOptions{})
 		if err != nil {
 			return err

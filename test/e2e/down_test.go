@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -49,7 +50,7 @@ func TestDownStopsEverything(t *testing.T) {
 		t.Error("fargo up still runs after fargo down")
 	}
 	// Killed processes may wait a moment for init to reap them.
-	harness.Eventually(t, 10*time.Second, "pod processes gone", func(context.Context) error {
+	testwait.Eventually(t, 10*time.Second, "pod processes gone", func(context.Context) error {
 		for _, pid := range pids {
 			if alive(pid) {
 				return fmt.Errorf("pod process %d still runs after fargo down", pid)

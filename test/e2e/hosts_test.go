@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -82,7 +83,7 @@ func TestHostsInNetworkNamespaces(t *testing.T) {
 	// all go to host-b.
 	agents["host-a"].Pause(t)
 	defer agents["host-a"].Resume(t)
-	harness.Eventually(t, 90*time.Second, "host-a not ready", func(ctx context.Context) error {
+	testwait.Eventually(t, 90*time.Second, "host-a not ready", func(ctx context.Context) error {
 		out, _ := fargo(t, srv, "get", "hosts")
 		for _, line := range strings.Split(out, "\n") {
 			if f := strings.Fields(line); len(f) > 1 && f[0] == "host-a" && f[1] == "False" {
@@ -134,7 +135,7 @@ func TestRestartDuringBurst(t *testing.T) {
 	srv := startUp(t, "16", "16Gi")
 	cs := srv.Client(t)
 	apply(t, srv, burstDeployment("burst", 30))
-	harness.Eventually(t, time.Minute, "some pod-nodes made", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "some pod-nodes made", func(ctx context.Context) error {
 		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "fargo.dev/host"})
 		if err != nil || len(nodes.Items) < 5 {
 			return fmt.Errorf("%d nodes (%v)", len(nodes.Items), err)
@@ -147,7 +148,7 @@ func TestRestartDuringBurst(t *testing.T) {
 	pods := boundPods(t, cs, "study-aews", "app=burst", 30)
 	assertNoDoubleBooking(t, cs, pods, map[string]netip.Prefix{"local": netip.MustParsePrefix(srv.PodCIDR)},
 		map[string]string{"local": "us-east-1a"})
-	harness.Eventually(t, time.Minute, "pod-nodes match pods", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "pod-nodes match pods", func(ctx context.Context) error {
 		return podNodesMatchPods(ctx, cs, "study-aews", "app=burst", 30)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -102,7 +103,7 @@ func deletePodAndWait(t *testing.T, srv *harness.Server, name string) {
 	if err := cs.CoreV1().Pods("study-aews").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, time.Minute, name+" gone", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, name+" gone", func(ctx context.Context) error {
 		_, err := cs.CoreV1().Pods("study-aews").Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil

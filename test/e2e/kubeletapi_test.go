@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -119,7 +120,7 @@ func assertPreviousLogs(t *testing.T, srv *harness.Server, cs kubernetes.Interfa
 	if !regexp.MustCompile(`^run [0-9a-f-]{36}\n$`).MatchString(prev) {
 		t.Errorf("logs --previous: %q", prev)
 	}
-	harness.Eventually(t, time.Minute, "current log differs from the previous", func(context.Context) error {
+	testwait.Eventually(t, time.Minute, "current log differs from the previous", func(context.Context) error {
 		cur, err := srv.Kubectl(t, "-n", "study-aews", "logs", "restarter")
 		if err != nil || cur == prev || !strings.HasPrefix(cur, "run ") {
 			return fmt.Errorf("current %q, previous %q, %v", cur, prev, err)

@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -77,7 +78,7 @@ func TestKubeletAPIOnSecondHost(t *testing.T) {
 	deleteFargatePods(t, srv)
 	agent.Stop(t)
 	kubectl(t, srv, "delete", "host", "host-b")
-	harness.Eventually(t, 30*time.Second, "the route to host-b's block is gone", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "the route to host-b's block is gone", func(context.Context) error {
 		if r := route(); r != "" {
 			return fmt.Errorf("route still there: %s", r)
 		}
@@ -147,7 +148,7 @@ func assertSessionsLeaveNothing(t *testing.T, srv *harness.Server, agent *harnes
 		conn.Close() // cut mid-stream for a third of them
 	}
 	stop()
-	harness.Eventually(t, time.Minute, "exec'd processes gone from the container", func(context.Context) error {
+	testwait.Eventually(t, time.Minute, "exec'd processes gone from the container", func(context.Context) error {
 		out, err := srv.Kubectl(t, "-n", "study-aews", "exec", "remote", "--", "ps", "-o", "args")
 		if err != nil {
 			return err
@@ -157,7 +158,7 @@ func assertSessionsLeaveNothing(t *testing.T, srv *harness.Server, agent *harnes
 		}
 		return nil
 	})
-	harness.Eventually(t, time.Minute, "the agent's file descriptors back to where they were", func(context.Context) error {
+	testwait.Eventually(t, time.Minute, "the agent's file descriptors back to where they were", func(context.Context) error {
 		if n := fds(); n > before+2 {
 			return fmt.Errorf("%d fds, %d before", n, before)
 		}

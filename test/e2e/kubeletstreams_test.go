@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -62,7 +63,7 @@ func tmux(t *testing.T, args ...string) string {
 // waitScreen waits until the tmux pane shows want.
 func waitScreen(t *testing.T, session string, want *regexp.Regexp) {
 	t.Helper()
-	harness.Eventually(t, 30*time.Second, "terminal shows "+want.String(), func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "terminal shows "+want.String(), func(context.Context) error {
 		screen := tmux(t, "capture-pane", "-p", "-t", session)
 		if !want.MatchString(screen) {
 			return fmt.Errorf("screen:\n%s", screen)
@@ -94,7 +95,7 @@ func assertAttach(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
 	lines := bufio.NewScanner(stdout)
 	// The session is up once an echo comes back; lines sent before may
 	// have gone to the container before kubectl attached its output.
-	harness.Eventually(t, 30*time.Second, "attach echoes a line", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "attach echoes a line", func(context.Context) error {
 		fmt.Fprintln(stdin, "ping")
 		if lines.Scan() && strings.HasPrefix(lines.Text(), "got ping") {
 			return nil
@@ -124,7 +125,7 @@ func assertPortForward(t *testing.T, srv *harness.Server, cs kubernetes.Interfac
 	})
 	port, stop := srv.PortForward(t, "study-aews", "pod/pfweb", "8080")
 	defer stop()
-	harness.Eventually(t, 30*time.Second, "GET through port-forward", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "GET through port-forward", func(context.Context) error {
 		body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%s/", port))
 		if err != nil {
 			return err
@@ -175,7 +176,7 @@ func assertTop(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
 		return nil
 	})
 	cpu := regexp.MustCompile(`(?m)^busy\s+([1-9]\d*)m\s+\d+Mi`)
-	harness.Eventually(t, 2*time.Minute, "kubectl top pod shows the busy pod's CPU", func(context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, "kubectl top pod shows the busy pod's CPU", func(context.Context) error {
 		out, err := srv.Kubectl(t, "-n", "study-aews", "top", "pod", "busy")
 		if err != nil || !cpu.MatchString(out) {
 			return fmt.Errorf("%v: %s", err, out)
@@ -183,7 +184,7 @@ func assertTop(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
 		return nil
 	})
 	node := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(pod.Spec.NodeName) + `\s+([1-9]\d*)m\s+\d+%\s+\d+Mi`)
-	harness.Eventually(t, time.Minute, "kubectl top node shows the pod-node", func(context.Context) error {
+	testwait.Eventually(t, time.Minute, "kubectl top node shows the pod-node", func(context.Context) error {
 		out, err := srv.Kubectl(t, "top", "node", pod.Spec.NodeName)
 		if err != nil || !node.MatchString(out) {
 			return fmt.Errorf("%v: %s", err, out)
@@ -220,7 +221,7 @@ func assertBadServingCSRDenied(t *testing.T, srv *harness.Server, pod *corev1.Po
 	if err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 30*time.Second, "the bad serving CSR is denied", func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "the bad serving CSR is denied", func(ctx context.Context) error {
 		got, err := host.CertificatesV1().CertificateSigningRequests().Get(ctx, csr.Name, metav1.GetOptions{})
 		if err != nil {
 			return err

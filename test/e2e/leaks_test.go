@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fargo-dev/fargo/internal/network"
-	"github.com/fargo-dev/fargo/test/e2e/harness"
+	"github.com/fargo-dev/fargo/internal/testwait"
 )
 
 // leftovers lists what is left on this machine of pod uid, whose node
@@ -125,7 +125,7 @@ data: {k: v}
 		}
 		deleteFargatePods(t, srv)
 	}
-	harness.Eventually(t, time.Minute, "nothing left of 50 pods", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "nothing left of 50 pods", func(ctx context.Context) error {
 		var left []string
 		for _, g := range all {
 			left = append(left, leftovers(ctx, cs, agentDir, g.uid, g.node)...)
@@ -188,7 +188,7 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 			t.Errorf("%s: container %s (restarts %d, started %v), want %s started %v with no restart", p.Name,
 				now.ContainerID, now.RestartCount, now.State.Running.StartedAt, was.ContainerID, was.State.Running.StartedAt)
 		}
-		harness.Eventually(t, 10*time.Second, p.Name+"'s log goes on", func(context.Context) error {
+		testwait.Eventually(t, 10*time.Second, p.Name+"'s log goes on", func(context.Context) error {
 			if n := strings.Count(readLog(p, "c", 0), "\n"); n <= logged[p.Name]+5 {
 				return fmt.Errorf("%d lines, %d at the kill", n, logged[p.Name])
 			}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -77,7 +78,7 @@ func TestPodNodesFollowPods(t *testing.T) {
 	if out, err := srv.Kubectl(t, "scale", "-n", "study-aews", "deployment/netshoot", "--replicas", "3"); err != nil {
 		t.Fatalf("scale: %v\n%s", err, out)
 	}
-	harness.Eventually(t, time.Minute, "3 pod-nodes after scaling to 3", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "3 pod-nodes after scaling to 3", func(ctx context.Context) error {
 		return podNodesMatchPods(ctx, cs, "study-aews", "app=netshoot", 3)
 	})
 	for _, p := range pods {
@@ -95,7 +96,7 @@ func TestPodNodesFollowPods(t *testing.T) {
 func boundPods(t *testing.T, cs kubernetes.Interface, ns, selector string, n int) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
-	harness.Eventually(t, 2*time.Minute, fmt.Sprintf("%d pods bound in %s", n, ns), func(ctx context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, fmt.Sprintf("%d pods bound in %s", n, ns), func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
@@ -125,7 +126,7 @@ func assertPodNode(t *testing.T, cs kubernetes.Interface, p corev1.Pod, zone, ku
 		t.Errorf("pod %s hostIP %s, podIP %s: want the same", p.Name, p.Status.HostIP, p.Status.PodIP)
 	}
 	var node *corev1.Node
-	harness.Eventually(t, 30*time.Second, "node "+want+" Ready", func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "node "+want+" Ready", func(ctx context.Context) error {
 		n, err := cs.CoreV1().Nodes().Get(ctx, want, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -152,7 +153,7 @@ func assertPodNode(t *testing.T, cs kubernetes.Interface, p corev1.Pod, zone, ku
 	}
 	// The node lifecycle controller may still be lifting a taint of its
 	// own from before the node was Ready.
-	harness.Eventually(t, 30*time.Second, "node "+want+" tainted as on EKS only", func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "node "+want+" tainted as on EKS only", func(ctx context.Context) error {
 		n, err := cs.CoreV1().Nodes().Get(ctx, want, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -192,7 +193,7 @@ func internalIP(n *corev1.Node) string {
 func assertEvent(t *testing.T, cs kubernetes.Interface, p corev1.Pod, reason, message string) corev1.Event {
 	t.Helper()
 	var found corev1.Event
-	harness.Eventually(t, 30*time.Second, fmt.Sprintf("event %s on %s", reason, p.Name), func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, fmt.Sprintf("event %s on %s", reason, p.Name), func(ctx context.Context) error {
 		events, err := cs.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
 			"involvedObject.uid": string(p.UID), "reason": reason}.String()})
 		if err != nil {
@@ -261,7 +262,7 @@ func podNodesMatchPods(ctx context.Context, cs kubernetes.Interface, ns, selecto
 
 func assertGone(t *testing.T, cs kubernetes.Interface, node string) {
 	t.Helper()
-	harness.Eventually(t, 30*time.Second, "node and lease "+node+" gone", func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "node and lease "+node+" gone", func(ctx context.Context) error {
 		if _, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("node: %v", err)
 		}
@@ -317,7 +318,7 @@ spec:
       - name: c
         image: busybox
 `)
-	harness.Eventually(t, 30*time.Second, "DaemonSet status observed", func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "DaemonSet status observed", func(ctx context.Context) error {
 		ds, err := cs.AppsV1().DaemonSets("default").Get(ctx, "node-exporter", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -359,7 +360,7 @@ spec:
 	agent := harness.NewAgent(t, srv, "", fmt.Sprintf("https://127.0.0.1:%d", srv.Port), "big", t.TempDir(),
 		"--cpu", "16", "--memory", "64Gi", "--pod-cidr", "10.43.0.0/24", "--zone", "us-east-1b")
 	agent.Start(t)
-	harness.Eventually(t, time.Minute, "big placed on host big", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "big placed on host big", func(ctx context.Context) error {
 		p, err := cs.CoreV1().Pods("study-aews").Get(ctx, "big", metav1.GetOptions{})
 		if err != nil || p.Spec.NodeName == "" || p.Status.PodIP == "" {
 			return fmt.Errorf("pod %v: %v", p.Spec.NodeName, err)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/fargo-dev/fargo/internal/podnode"
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -56,7 +57,7 @@ func deleteFargatePods(t *testing.T, srv *harness.Server) {
 			t.Errorf("deleting pod %s/%s: %v", p.Namespace, p.Name, err)
 		}
 	}
-	harness.Eventually(t, 3*time.Minute, "every Fargate pod gone", func(ctx context.Context) error {
+	testwait.Eventually(t, 3*time.Minute, "every Fargate pod gone", func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: selector})
 		if err != nil {
 			return err
@@ -129,7 +130,7 @@ metadata:
 func waitPod(t *testing.T, cs kubernetes.Interface, name string, timeout time.Duration, what string, cond func(*corev1.Pod) error) *corev1.Pod {
 	t.Helper()
 	var pod *corev1.Pod
-	harness.Eventually(t, timeout, name+": "+what, func(ctx context.Context) error {
+	testwait.Eventually(t, timeout, name+": "+what, func(ctx context.Context) error {
 		p, err := cs.CoreV1().Pods("study-aews").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -196,7 +197,7 @@ func TestPodsRun(t *testing.T) {
 
 func assertNetshootRuns(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
 	apply(t, srv, strings.Replace(seedNetshoot, "replicas: 1", "replicas: 2", 1))
-	harness.Eventually(t, 2*time.Minute, "2 netshoot pods Running and Ready", func(ctx context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, "2 netshoot pods Running and Ready", func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods("study-aews").List(ctx, metav1.ListOptions{LabelSelector: "app=netshoot"})
 		if err != nil {
 			return err
@@ -243,7 +244,7 @@ spec:
 func assertJobCompletes(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
 	apply(t, srv, seedJob)
 	var pod corev1.Pod
-	harness.Eventually(t, 2*time.Minute, "the job's pod Succeeded", func(ctx context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, "the job's pod Succeeded", func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods("study-aews").List(ctx, metav1.ListOptions{LabelSelector: "job-name=busybox-ttl"})
 		if err != nil || len(list.Items) != 1 {
 			return fmt.Errorf("%v pods, err %v", len(list.Items), err)
@@ -264,7 +265,7 @@ func assertJobCompletes(t *testing.T, srv *harness.Server, cs kubernetes.Interfa
 	if out, err := srv.Kubectl(t, "get", "pod", "-n", "study-aews", pod.Name); err != nil || !strings.Contains(out, "Completed") {
 		t.Errorf("kubectl get pod does not show Completed: %v\n%s", err, out)
 	}
-	harness.Eventually(t, 2*time.Minute, "the ttl removes the job, its pod and its node", func(ctx context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, "the ttl removes the job, its pod and its node", func(ctx context.Context) error {
 		if _, err := cs.CoreV1().Pods("study-aews").Get(ctx, pod.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("pod still there: %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -163,7 +164,7 @@ spec:
 	// With aws-logging in place, new pods get logging.
 	apply(t, srv, seedLogging)
 	t.Cleanup(func() { srv.Kubectl(t, "delete", "namespace", "aws-observability", "--wait=false") })
-	harness.Eventually(t, 30*time.Second, "new pod with LoggingEnabled", func(ctx context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "new pod with LoggingEnabled", func(ctx context.Context) error {
 		cs.CoreV1().Pods("study-aews").Delete(ctx, netshoot[0].Name, metav1.DeleteOptions{})
 		pods, err := cs.CoreV1().Pods("study-aews").List(ctx, metav1.ListOptions{LabelSelector: "app=netshoot"})
 		if err != nil || len(pods.Items) != 1 || pods.Items[0].Annotations["Logging"] != "LoggingEnabled" {
@@ -175,7 +176,7 @@ spec:
 	// Deleting the profile deletes its pods; their replacements match no
 	// profile any more and are left alone.
 	mustFargo(t, srv, "delete", "fargateprofile", "--cluster", "study", "--name", "game", "--wait")
-	harness.Eventually(t, time.Minute, "game pods replaced and unplaced", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "game pods replaced and unplaced", func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods("game-2048").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -251,7 +252,7 @@ func derefInt32(p *int32) int32 {
 func podsIn(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, selector string, n int) []corev1.Pod {
 	t.Helper()
 	var pods []corev1.Pod
-	harness.Eventually(t, time.Minute, fmt.Sprintf("%d pods in %s", n, ns), func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, fmt.Sprintf("%d pods in %s", n, ns), func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
@@ -348,7 +349,7 @@ func TestProfileLimitsAndDeletion(t *testing.T) {
 		t.Fatalf("held pod not placed by %s: %v", holder, held.Labels)
 	}
 	mustFargo(t, srv, "delete", "fargateprofile", "--cluster", "study", "--name", holder)
-	harness.Eventually(t, 30*time.Second, "profile DELETING", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "profile DELETING", func(context.Context) error {
 		if out := mustFargo(t, srv, "get", "fargateprofile", "--name", holder, "-o", "yaml"); !strings.Contains(out, "status: DELETING") {
 			return fmt.Errorf("%s", out)
 		}
@@ -365,7 +366,7 @@ func TestProfileLimitsAndDeletion(t *testing.T) {
 	if _, err := cs.CoreV1().Pods(holder).Patch(ctx, "held", types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/finalizers"}]`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 30*time.Second, "DELETING profile gone once its pod is", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "DELETING profile gone once its pod is", func(context.Context) error {
 		out, err := fargo(t, srv, "get", "fargateprofile", "--name", holder, "-o", "yaml")
 		if err == nil || !strings.Contains(out, "not found") {
 			return fmt.Errorf("still there:\n%s", out)

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -54,7 +55,7 @@ spec:
 // admin kubeconfig, once it exists) until it answers ok.
 func waitReadyz(t *testing.T, srv *harness.Server) {
 	t.Helper()
-	harness.Eventually(t, 3*time.Minute, "/readyz ok", func(ctx context.Context) error {
+	testwait.Eventually(t, 3*time.Minute, "/readyz ok", func(ctx context.Context) error {
 		if _, err := os.Stat(srv.Kubeconfig); err != nil {
 			return err
 		}

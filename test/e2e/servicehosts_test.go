@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -138,7 +139,7 @@ func TestServicesAcrossHosts(t *testing.T) {
 	})
 	t.Run("pod to a Service on the other host", func(t *testing.T) {
 		// kube-proxy follows the new endpoint within its 1 s minimum sync.
-		harness.Eventually(t, 30*time.Second, "game-2048:8080 answers from netshoot", func(context.Context) error {
+		testwait.Eventually(t, 30*time.Second, "game-2048:8080 answers from netshoot", func(context.Context) error {
 			if out, err := inNetshoot(t, srv, "curl -m 3 game-2048:8080"); err != nil || strings.TrimSpace(out) != game.Name {
 				return fmt.Errorf("%v %q", err, out)
 			}
@@ -161,7 +162,7 @@ func backendPod(t *testing.T, cs kubernetes.Interface, selector string) corev1.P
 
 func assertLoadBalancer(t *testing.T, srv *harness.Server, cs kubernetes.Interface, client, hosts *harness.Netns, game corev1.Pod) {
 	var ingress []string
-	harness.Eventually(t, time.Minute, "game-2048 gets both hosts' addresses", func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, "game-2048 gets both hosts' addresses", func(ctx context.Context) error {
 		svc, err := cs.CoreV1().Services("study-aews").Get(ctx, "game-2048", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -251,7 +252,7 @@ func serveRemoteAddr(t *testing.T, netns, addr string) string {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	url := "http://" + listen + "/cgi-bin/ip"
-	harness.Eventually(t, 10*time.Second, "httpd on "+listen, func(context.Context) error {
+	testwait.Eventually(t, 10*time.Second, "httpd on "+listen, func(context.Context) error {
 		if netns != "" {
 			_, err := fromNetns(t, netns, url)
 			return err
@@ -279,7 +280,7 @@ var curlBin string
 // message containing message.
 func waitServiceEvent(t *testing.T, cs kubernetes.Interface, name, reason, message string) {
 	t.Helper()
-	harness.Eventually(t, time.Minute, fmt.Sprintf("a %s event on %s", reason, name), func(ctx context.Context) error {
+	testwait.Eventually(t, time.Minute, fmt.Sprintf("a %s event on %s", reason, name), func(ctx context.Context) error {
 		events, err := cs.CoreV1().Events("study-aews").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
 		if err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -132,7 +133,7 @@ func inNetshoot(t *testing.T, srv *harness.Server, command string) (string, erro
 
 func waitReadyEndpoints(t *testing.T, cs kubernetes.Interface, service string, n int) {
 	t.Helper()
-	harness.Eventually(t, 2*time.Minute, fmt.Sprintf("%d ready endpoints of %s", n, service), func(ctx context.Context) error {
+	testwait.Eventually(t, 2*time.Minute, fmt.Sprintf("%d ready endpoints of %s", n, service), func(ctx context.Context) error {
 		slices, err := cs.DiscoveryV1().EndpointSlices("study-aews").List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + service})
 		if err != nil {
 			return err
@@ -188,7 +189,7 @@ func assertBothBackends(t *testing.T, srv *harness.Server, cs kubernetes.Interfa
 		t.Fatal(err)
 	}
 	// kube-proxy follows the EndpointSlice within its 1 s minimum sync.
-	harness.Eventually(t, 30*time.Second, "sample-app answers at its ClusterIP", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "sample-app answers at its ClusterIP", func(context.Context) error {
 		_, err := inNetshoot(t, srv, "curl -m 2 "+svc.Spec.ClusterIP)
 		return err
 	})
@@ -226,7 +227,7 @@ func assertSessionAffinity(t *testing.T, srv *harness.Server, cs kubernetes.Inte
 		t.Fatal(err)
 	}
 	// kube-proxy programs the new Service within its 1 s minimum sync.
-	harness.Eventually(t, 30*time.Second, "sample-sticky answers", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "sample-sticky answers", func(context.Context) error {
 		_, err := inNetshoot(t, srv, "curl -m 2 "+svc.Spec.ClusterIP)
 		return err
 	})
@@ -240,7 +241,7 @@ func assertUnreadyGetsNothing(t *testing.T, srv *harness.Server, cs kubernetes.I
 	unready, other := backends[0], backends[1]
 	kubectl(t, srv, "exec", unready, "--", "touch", "/tmp/unready")
 	waitReadyEndpoints(t, cs, "sample-app", 1)
-	harness.Eventually(t, 30*time.Second, "kube-proxy drops "+unready, func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "kube-proxy drops "+unready, func(context.Context) error {
 		if seen := curlMany(t, srv, "sample-app", 5); seen[unready] > 0 {
 			return fmt.Errorf("answers %v", seen)
 		}
@@ -367,7 +368,7 @@ func assertNoEndpointsRefuses(t *testing.T, srv *harness.Server, cs kubernetes.I
 	// Terminating backends may answer until kube-proxy's next sync; then
 	// a request must be refused, not time out (a hang ends in curl's
 	// timeout, which never says refused).
-	harness.Eventually(t, 30*time.Second, "sample-app refuses with no endpoints", func(context.Context) error {
+	testwait.Eventually(t, 30*time.Second, "sample-app refuses with no endpoints", func(context.Context) error {
 		out, _ := inNetshoot(t, srv, "curl -m 10 sample-app 2>&1")
 		if !strings.Contains(out, "connection refused") {
 			return fmt.Errorf("curl said %q", out)

@@ -6,7 +6,6 @@ package harness
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -307,24 +306,6 @@ func (s *Server) KubectlStdin(t testing.TB, stdin string, args ...string) (strin
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-// Eventually polls fn every 200 ms until it returns nil or timeout passes.
-func Eventually(t testing.TB, timeout time.Duration, what string, fn func(context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var err error
-	for {
-		if err = fn(ctx); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // advertiseIP is a non-loopback address of this machine for the kubernetes
