@@ -11,6 +11,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,7 +22,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/record"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/hostclient"
@@ -51,11 +51,26 @@ type env struct {
 	now    time.Time
 	cancel context.CancelFunc
 	done   chan struct{}
+	fences int // fence pods made so far
 }
 
 // newEnv starts a scheduler over objs (pods, nodes, leases) and hosts; the
 // fake apiserver binds like the real one (Conflict when already bound).
 func newEnv(t *testing.T, hosts []*v1.Host, objs ...runtime.Object) *env {
+	t.Helper()
+	return startEnv(t, 0, hosts, objs...)
+}
+
+// newSerialEnv is newEnv with one worker for API calls and one for
+// cleanup, so that work is done in the order it was handed out: what
+// fence and deleteFence need.
+func newSerialEnv(t *testing.T, hosts []*v1.Host, objs ...runtime.Object) *env {
+	t.Helper()
+	return startEnv(t, 1, hosts, objs...)
+}
+
+// startEnv starts the scheduler with workers workers (0: its default).
+func startEnv(t *testing.T, workers int, hosts []*v1.Host, objs ...runtime.Object) *env {
 	t.Helper()
 	e := &env{t: t, cs: fake.NewClientset(objs...), now: time.Now(), events: &eventLog{}}
 	e.cs.PrependReactor("create", "pods", e.bindReactor)
@@ -77,8 +92,10 @@ func newEnv(t *testing.T, hosts []*v1.Host, objs ...runtime.Object) *env {
 	e.s = New(Config{Client: e.cs, Region: testRegion, Now: func() time.Time { return e.now },
 		Logging: func() logging.Decision { return logging.Decision{} }})
 	e.s.queue.base, e.s.queue.max = 20*time.Millisecond, 200*time.Millisecond
-	rec := record.NewFakeRecorder(10000)
-	e.s.recorder = rec
+	e.s.recorder = e.events
+	if workers > 0 {
+		e.s.workers = workers
+	}
 	if err := e.s.Register(factory.Core().V1().Pods().Informer(), factory.Core().V1().Nodes().Informer(),
 		hostInf, leases.Coordination().V1().Leases().Informer()); err != nil {
 		t.Fatal(err)
@@ -91,7 +108,6 @@ func newEnv(t *testing.T, hosts []*v1.Host, objs ...runtime.Object) *env {
 	factory.WaitForCacheSync(ctx.Done())
 	leases.WaitForCacheSync(ctx.Done())
 	cache.WaitForCacheSync(ctx.Done(), hostInf.HasSynced)
-	go e.events.drain(rec.Events)
 	go func() {
 		defer close(e.done)
 		if err := e.s.Run(ctx); err != nil {
@@ -120,27 +136,46 @@ func (e *env) bindReactor(a k8stesting.Action) (bool, runtime.Object, error) {
 	return true, nil, e.cs.Tracker().Update(podsGVR, pod, pod.Namespace)
 }
 
-// eventLog collects what the fake recorder saw.
+// eventLog is the scheduler's event recorder in tests: it keeps every
+// event with the pod it is about, in the order the scheduler recorded
+// them.
 type eventLog struct {
 	mu  sync.Mutex
-	all []string
+	all []loggedEvent
 }
 
-func (l *eventLog) drain(ch <-chan string) {
-	for ev := range ch {
-		l.mu.Lock()
-		l.all = append(l.all, ev)
-		l.mu.Unlock()
+// loggedEvent is one event: its object's namespace/name and its
+// "Type Reason Message".
+type loggedEvent struct{ object, text string }
+
+func (l *eventLog) Event(obj runtime.Object, eventType, reason, message string) {
+	object := "?"
+	if m, err := meta.Accessor(obj); err == nil {
+		object = m.GetNamespace() + "/" + m.GetName()
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, loggedEvent{object, eventType + " " + reason + " " + message})
+}
+
+func (l *eventLog) Eventf(obj runtime.Object, eventType, reason, format string, args ...any) {
+	l.Event(obj, eventType, reason, fmt.Sprintf(format, args...))
+}
+
+func (l *eventLog) AnnotatedEventf(obj runtime.Object, _ map[string]string, eventType, reason, format string, args ...any) {
+	l.Eventf(obj, eventType, reason, format, args...)
 }
 
 // count returns how many events equal want ("Type Reason Message").
-func (l *eventLog) count(want string) int {
+func (l *eventLog) count(want string) int { return l.countOn("", want) }
+
+// countOn returns how many events about pod name (any pod if "") equal want.
+func (l *eventLog) countOn(name, want string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
 	for _, ev := range l.all {
-		if ev == want {
+		if ev.text == want && (name == "" || ev.object == testNS+"/"+name) {
 			n++
 		}
 	}
@@ -150,7 +185,11 @@ func (l *eventLog) count(want string) int {
 func (l *eventLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return strings.Join(l.all, "\n")
+	var b strings.Builder
+	for _, ev := range l.all {
+		fmt.Fprintf(&b, "%s: %s\n", ev.object, ev.text)
+	}
+	return b.String()
 }
 
 // boundNode waits for pod name to be bound and returns its node.

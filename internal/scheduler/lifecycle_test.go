@@ -30,8 +30,10 @@ func TestBurstNeverDoubleBooks(t *testing.T) {
 		testHost("big", "a", "8", "64Gi", "10.0.0.0/24"),
 		testHost("small", "b", "4", "64Gi", "10.0.1.0/24"),
 	}, hostLease("big", now), hostLease("small", now))
+	var names []string
 	for i := range 15 {
-		e.createPod(testPod(fmt.Sprintf("p%02d", i), withAnnotation("CapacityProvisioned", "1vCPU 2GB")))
+		names = append(names, fmt.Sprintf("p%02d", i))
+		e.createPod(testPod(names[i], withAnnotation("CapacityProvisioned", "1vCPU 2GB")))
 	}
 	testwait.Eventually(t, waitTimeout, "12 nodes", func(context.Context) error {
 		if n := e.nodeCount(); n != 12 {
@@ -39,7 +41,7 @@ func TestBurstNeverDoubleBooks(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(200 * time.Millisecond) // retries must not add more
+	e.waitRetried(names)
 	nodes, _ := e.cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	perHost, ips := map[string]int{}, map[string]bool{}
 	for _, n := range nodes.Items {
@@ -53,6 +55,31 @@ func TestBurstNeverDoubleBooks(t *testing.T) {
 	if len(nodes.Items) != 12 || perHost["big"] != 8 || perHost["small"] != 4 {
 		t.Errorf("%d nodes, per host %v; want 12 = 8 + 4", len(nodes.Items), perHost)
 	}
+}
+
+// waitRetried returns once each of pods is bound, or has been found no
+// room twice more (a timed-out event each time): a retry that could wrongly
+// place a pod has had its chance. Twice, since the first event may come
+// from a decision made before the call.
+func (e *env) waitRetried(pods []string) {
+	e.t.Helper()
+	const timedOut = "Warning FailedScheduling " + messageTimedOut
+	seen := map[string]int{}
+	for _, name := range pods {
+		seen[name] = e.events.countOn(name, timedOut)
+	}
+	testwait.Eventually(e.t, waitTimeout, "every pod bound or retried", func(ctx context.Context) error {
+		for _, name := range pods {
+			pod, err := e.cs.CoreV1().Pods(testNS).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if pod.Spec.NodeName == "" && e.events.countOn(name, timedOut) < seen[name]+2 {
+				return fmt.Errorf("%s neither bound nor retried; events:\n%s", name, e.events)
+			}
+		}
+		return nil
+	})
 }
 
 func TestSpreadsOwnerOverZones(t *testing.T) {
@@ -106,17 +133,24 @@ func TestPodDeletedRemovesNodeAndLease(t *testing.T) {
 
 // TestCompletedPodKeepsNode: only deleting the pod object frees its node.
 func TestCompletedPodKeepsNode(t *testing.T) {
-	e := newEnvWithHost(t, "4 8Gi 10.0.0.0/24", time.Now())
+	e := newSerialEnv(t, hostsOf("4 8Gi 10.0.0.0/24"), hostLease("h1", time.Now()))
 	e.createPod(testPod("job"))
+	e.createPod(testPod("other"))
 	node := e.boundNode("job")
 	pod, _ := e.cs.CoreV1().Pods(testNS).Get(context.Background(), "job", metav1.GetOptions{})
 	pod.Status.Phase = corev1.PodSucceeded
 	if _, err := e.cs.CoreV1().Pods(testNS).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The scheduler has handled the update once it has decided a later
+	// pod, and deleted the node of a pod deleted after it.
+	e.fence()
+	e.deleteFence("other")
 	if _, err := e.cs.CoreV1().Nodes().Get(context.Background(), node.Name, metav1.GetOptions{}); err != nil {
 		t.Errorf("node of a completed pod: %v", err)
+	}
+	if n := e.nodeCount(); n != 1 {
+		t.Errorf("%d nodes, want the completed pod's only", n)
 	}
 }
 

@@ -66,7 +66,7 @@ func TestUnschedulable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnvWithHost(t, "4 8Gi 10.0.0.0/24", time.Now(), tt.pod)
+			e := newSerialEnv(t, hostsOf("4 8Gi 10.0.0.0/24"), tt.pod, hostLease("h1", time.Now()))
 			event := "Warning FailedScheduling " + tt.want
 			testwait.Eventually(t, waitTimeout, "condition", func(context.Context) error {
 				pod, err := e.cs.CoreV1().Pods(testNS).Get(context.Background(), tt.pod.Name, metav1.GetOptions{})
@@ -79,15 +79,15 @@ func TestUnschedulable(t *testing.T) {
 				return nil
 			})
 			testwait.Eventually(t, waitTimeout, "event", func(context.Context) error {
-				if e.events.count(event) != 1 {
+				if e.events.countOn(tt.pod.Name, event) == 0 {
 					return fmt.Errorf("events:\n%s", e.events)
 				}
 				return nil
 			})
 			// The status update comes back as a pod update: it must not
 			// give a second event (no retry storm), nor a node.
-			time.Sleep(300 * time.Millisecond)
-			if n := e.events.count(event); n != 1 {
+			e.fence()
+			if n := e.events.countOn(tt.pod.Name, event); n != 1 {
 				t.Errorf("%d events, want 1:\n%s", n, e.events)
 			}
 			if n := e.nodeCount(); n != 0 {
@@ -142,8 +142,16 @@ func TestWaitsForHost(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := e.cs.CoreV1().Nodes().Get(context.Background(), "fargate-ip-10-0-0-3.us-east-1.compute.internal", metav1.GetOptions{}); err == nil {
-				t.Fatal("node made before the host is usable")
+			// The event comes from a decision that found no room, so it
+			// made no node.
+			held := 0
+			for _, o := range tt.objs {
+				if _, ok := o.(*corev1.Node); ok {
+					held++
+				}
+			}
+			if n := e.nodeCount(); n != held {
+				t.Fatalf("%d nodes before the host is usable, want %d", n, held)
 			}
 			tt.fix(e)
 			e.boundNode("p")
@@ -154,17 +162,22 @@ func TestWaitsForHost(t *testing.T) {
 	}
 }
 
-// newEnvWithHost starts an env with host h1 in us-east-1a described by
-// "CPU MEMORY CIDR" ("" for no host) and its heartbeat renewed at renew.
+// newEnvWithHost starts an env with host h1 of hostsOf(host) and its
+// heartbeat renewed at renew.
 func newEnvWithHost(t *testing.T, host string, renew time.Time, objs ...runtime.Object) *env {
 	t.Helper()
-	objs = append(objs, hostLease("h1", renew))
+	return newEnv(t, hostsOf(host), append(objs, hostLease("h1", renew))...)
+}
+
+// hostsOf is host h1 in us-east-1a described by "CPU MEMORY CIDR", or no
+// host for "".
+func hostsOf(host string) []*v1.Host {
 	if host == "" {
-		return newEnv(t, nil, objs...)
+		return nil
 	}
 	var cpu, mem, cidr string
 	fmt.Sscan(host, &cpu, &mem, &cidr)
-	return newEnv(t, []*v1.Host{testHost("h1", "us-east-1a", cpu, mem, cidr)}, objs...)
+	return []*v1.Host{testHost("h1", "us-east-1a", cpu, mem, cidr)}
 }
 
 // mustGetHost returns h1 with a new allocatable and block.
