@@ -195,7 +195,17 @@ func TestAgentRestartAdoptsPods(t *testing.T) {
 			return nil
 		})
 	}
-	time.Sleep(3 * time.Second) // time for a wrong restart of "once" to show
+	// A pod made after the restart runs to its end. "once"'s worker began
+	// with the agent, before this pod existed, and a wrong restart of it
+	// would be a part of this pod's way (set up, start the container,
+	// report): by now it would show.
+	apply(t, srv, podManifest("after", "Never", "echo after", ""))
+	waitPod(t, cs, "after", 2*time.Minute, "Succeeded", func(p *corev1.Pod) error {
+		if p.Status.Phase != corev1.PodSucceeded {
+			return fmt.Errorf("not done")
+		}
+		return nil
+	})
 	p, err := cs.CoreV1().Pods("study-aews").Get(context.Background(), "once", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -284,7 +285,9 @@ func assertRootShellRefused(t *testing.T, srv *harness.Server, cs kubernetes.Int
 		t.Errorf("event type %s, want Warning", e.Type)
 	}
 	// No retry storm: the event is not repeated while the pod is unchanged.
-	time.Sleep(5 * time.Second)
+	// The scheduler has handled the status it wrote once it has refused
+	// pods created after it (see refuseFences).
+	refuseFences(t, srv, cs)
 	events, err := cs.CoreV1().Events("study-aews").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=root-shell"})
 	if err != nil {
 		t.Fatal(err)
@@ -300,8 +303,35 @@ func assertRootShellRefused(t *testing.T, srv *harness.Server, cs kubernetes.Int
 	}
 }
 
+// refuseFences creates two more root-shell pods, one after the other, and
+// waits for each one's FailedScheduling event. The scheduler takes the
+// oldest waiting pod first, so it decides each after every pod changed
+// before it, and its events go out in the order recorded. Two, because the
+// first may overtake a pod whose update came while the scheduler was still
+// busy with it. The fences are deleted at the end.
+func refuseFences(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
+	t.Helper()
+	for i := range 2 {
+		name := fmt.Sprintf("root-shell-fence-%d", i)
+		apply(t, srv, strings.Replace(seedRootShell, "name: root-shell", "name: "+name, 1))
+		t.Cleanup(func() {
+			_ = cs.CoreV1().Pods("study-aews").Delete(context.Background(), name, metav1.DeleteOptions{})
+		})
+		p, err := cs.CoreV1().Pods("study-aews").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertEvent(t, cs, *p, "FailedScheduling", rootShellMessage)
+	}
+}
+
 // assertDaemonSetStaysOff: the pod-nodes' taint keeps DaemonSet pods off.
 func assertDaemonSetStaysOff(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
+	// Without a pod-node there would be nothing to keep the pods off.
+	nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "eks.amazonaws.com/compute-type=fargate"})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("no pod-node to test the DaemonSet on: %v", err)
+	}
 	apply(t, srv, `apiVersion: apps/v1
 kind: DaemonSet
 metadata:
@@ -318,9 +348,13 @@ spec:
       - name: c
         image: busybox
 `)
+	// The DaemonSet controller writes the status of a generation after the
+	// sync that created that generation's pods, counting the nodes it
+	// knows: once the generation is observed, its pods exist.
+	var ds *appsv1.DaemonSet
 	testwait.Eventually(t, 30*time.Second, "DaemonSet status observed", func(ctx context.Context) error {
-		ds, err := cs.AppsV1().DaemonSets("default").Get(ctx, "node-exporter", metav1.GetOptions{})
-		if err != nil {
+		var err error
+		if ds, err = cs.AppsV1().DaemonSets("default").Get(ctx, "node-exporter", metav1.GetOptions{}); err != nil {
 			return err
 		}
 		if ds.Status.ObservedGeneration < ds.Generation {
@@ -328,9 +362,10 @@ spec:
 		}
 		return nil
 	})
-	time.Sleep(3 * time.Second)
-	ds, _ := cs.AppsV1().DaemonSets("default").Get(context.Background(), "node-exporter", metav1.GetOptions{})
-	pods, _ := cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=node-exporter"})
+	pods, err := cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=node-exporter"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if ds.Status.DesiredNumberScheduled != 0 || len(pods.Items) != 0 {
 		t.Errorf("DaemonSet wants %d pods and has %d on a cluster of pod-nodes only", ds.Status.DesiredNumberScheduled, len(pods.Items))
 	}
