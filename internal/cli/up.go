@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -38,8 +39,7 @@ foreground; Ctrl-C or SIGTERM stops it cleanly, and the next start on the
 same data dir finds every object again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			flags.serverFlags.Agent = flags.runAgent
-			return runServer(streams, &flags.serverFlags)
+			return runUp(signalContext(), streams, &flags)
 		},
 	}
 	flags.serverFlags.register(cmd.Flags())
@@ -47,6 +47,44 @@ same data dir finds every object again.`,
 	cmd.Flags().StringVar(&flags.registryAddress, "registry-address", "127.0.0.1:5000",
 		"where the local registry (<data-dir>/registry, filled by fargo image import) listens; keep it on loopback")
 	return cmd
+}
+
+// runUp runs the control plane and this machine's host agent side by
+// side: the control plane hands the agent its join information and waits
+// for the agent's host before it reports ready. On a signal the agent
+// stops first, while the apiserver still serves it; if either fails, the
+// other stops too.
+func runUp(signals context.Context, streams Streams, f *upFlags) error {
+	joins := make(chan controlplane.Join, 1)
+	hostReady := make(chan struct{})
+	cfg := f.Config
+	cfg.Progress = streams.Out
+	cfg.Joins = joins
+	cfg.Await = []controlplane.Part{{Name: "host agent", Ready: hostReady}}
+
+	agentCtx, stopAgent := context.WithCancel(signals)
+	defer stopAgent()
+	serverCtx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
+	serverErr := make(chan error, 1)
+	go func() {
+		err := controlplane.Run(serverCtx, cfg)
+		stopAgent()
+		serverErr <- err
+	}()
+
+	var agentErr error
+	select {
+	case join := <-joins:
+		if agentErr = f.runAgent(agentCtx, join, hostReady); agentErr != nil && agentCtx.Err() == nil {
+			agentErr = fmt.Errorf("host agent stopped: %w", agentErr)
+		} else {
+			agentErr = nil
+		}
+	case <-agentCtx.Done():
+	}
+	stopServer()
+	return errors.Join(<-serverErr, agentErr)
 }
 
 // runAgent runs this machine's host agent in-process, joined like any

@@ -5,7 +5,6 @@
 package controlplane
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -64,11 +63,13 @@ type Config struct {
 	LaunchQPS   float64
 	LaunchBurst int
 
-	// Agent, when set, is started once the control plane is ready, with
-	// what a host needs to join it; it closes ready once its host is
-	// registered and runs until ctx ends. `fargo up` uses it for the
-	// machine's own host agent.
-	Agent func(ctx context.Context, join Join, ready chan<- struct{}) error
+	// Joins, when set, receives what a host needs to join this control
+	// plane once hosts can join (one value; give it room for one).
+	// `fargo up` hands it to the host agent it runs beside Run.
+	Joins chan<- Join
+	// Await are parts running beside the control plane, each a stage
+	// Run waits for before it reports ready (`fargo up`'s host agent).
+	Await []Part
 
 	// WriteKubeconfig, when set, gets a copy of admin.kubeconfig.
 	WriteKubeconfig string
@@ -171,6 +172,13 @@ type Join struct {
 	Token string
 	// Region is the cluster's region.
 	Region string
+}
+
+// Part is something running beside the control plane that Run waits for
+// before it reports ready: Ready is closed once it is.
+type Part struct {
+	Name  string
+	Ready <-chan struct{}
 }
 
 // embeddedEtcd tells whether this server runs its own etcd.

@@ -118,7 +118,7 @@ func startComponents(ctx context.Context, progress *progress, components *superv
 			if err := startFargateControllers(ctx, progress, components, l, c, s, admin, advertise, fargoReady); err != nil {
 				return err
 			}
-			return startAgent(ctx, progress, components, l, c)
+			return handOverJoin(ctx, progress, components, l, c)
 		},
 		func(ctx context.Context) error {
 			if err := progress.stage("apiserver", func() error { return components.until(ctx, 3*time.Minute, admin.apiserverReady) }); err != nil {
@@ -270,22 +270,28 @@ func startMetricsAPI(ctx context.Context, progress *progress, components *superv
 	})
 }
 
-// startAgent runs c.Agent, if any, and waits for its host to be
-// registered.
-func startAgent(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config) error {
-	if c.Agent == nil {
-		return nil
+// handOverJoin sends what a host needs to join on c.Joins, if any, and
+// waits for the parts of c.Await, each as a stage.
+func handOverJoin(ctx context.Context, progress *progress, components *supervisor, l Layout, c *Config) error {
+	if c.Joins != nil {
+		token, err := readToken(l)
+		if err != nil {
+			return err
+		}
+		select {
+		case c.Joins <- Join{Server: serverURL(net.IPv4(127, 0, 0, 1), c.HTTPSPort), Token: token, Region: c.Region}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	token, err := readToken(l)
-	if err != nil {
-		return err
+	for _, part := range c.Await {
+		if err := progress.stage(part.Name, func() error {
+			return components.until(ctx, 2*time.Minute, closed(part.Ready, part.Name+" not ready yet"))
+		}); err != nil {
+			return err
+		}
 	}
-	join := Join{Server: serverURL(net.IPv4(127, 0, 0, 1), c.HTTPSPort), Token: token, Region: c.Region}
-	return progress.stage("host agent", func() error {
-		ready := make(chan struct{})
-		components.start("host agent", func(ctx context.Context) error { return c.Agent(ctx, join, ready) })
-		return components.until(ctx, 2*time.Minute, closed(ready, "host not registered yet"))
-	})
+	return nil
 }
 
 func readToken(l Layout) (string, error) {
