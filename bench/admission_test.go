@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -38,7 +39,7 @@ func BenchmarkAdmission(b *testing.B) {
 	for _, ns := range []string{"bench-fargate", "bench-other", "bench-baseline"} {
 		apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n")
 	}
-	harness.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
+	testwait.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
 		out, err := srv.Kubectl(b, "get", "fargateprofile", "bench", "-o", "jsonpath={.status.status}")
 		if err != nil || out != "ACTIVE" {
 			return fmt.Errorf("%q %v", out, err)

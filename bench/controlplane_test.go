@@ -5,12 +5,7 @@ package bench
 
 import (
 	"cmp"
-	"fmt"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,78 +66,6 @@ func measureStarts(b *testing.B, verb string, server func(*testing.B) *harness.S
 			b.Logf("%-20s ready at (median) %5.2f s; all runs %v", stage, median(at[stage]).Seconds(), at[stage])
 		}
 	}
-}
-
-// BenchmarkServerIdleRSS reports the resident memory of an idle `fargo
-// server` FARGO_IDLE (default 60s) after it became ready.
-func BenchmarkServerIdleRSS(b *testing.B) { benchIdleRSS(b, "server") }
-
-// BenchmarkUpIdleRSS is BenchmarkServerIdleRSS for `fargo up` with no
-// pods: the server, the host agent and its children (kube-proxy).
-func BenchmarkUpIdleRSS(b *testing.B) { benchIdleRSS(b, "up") }
-
-func benchIdleRSS(b *testing.B, verb string) {
-	harness.RequireRoot(b)
-	idle := time.Minute
-	if v := os.Getenv("FARGO_IDLE"); v != "" {
-		var err error
-		if idle, err = time.ParseDuration(v); err != nil {
-			b.Fatalf("FARGO_IDLE=%q: %v", v, err)
-		}
-	}
-	for b.Loop() {
-		srv := harness.NewServer(b, verb, b.TempDir())
-		srv.Start(b)
-		time.Sleep(idle)
-		rss, err := groupResidentMiB(srv.Pid())
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(rss, "idle-rss-MiB")
-		srv.Stop(b)
-	}
-}
-
-// groupResidentMiB sums the resident memory of the processes of the
-// process group pgid (the harness starts fargo as a group leader).
-func groupResidentMiB(pgid int) (float64, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
-	var total float64
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if g, err := syscall.Getpgid(pid); err != nil || g != pgid {
-			continue
-		}
-		rss, err := residentMiB(pid)
-		if err != nil {
-			continue // it exited meanwhile
-		}
-		total += rss
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("no process in group %d", pgid)
-	}
-	return total, nil
-}
-
-func residentMiB(pid int) (float64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if fields := strings.Fields(line); len(fields) == 3 && fields[0] == "VmRSS:" {
-			kb, err := strconv.ParseFloat(fields[1], 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 func median[T cmp.Ordered](d []T) T {

@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/fargo-dev/fargo/internal/containerlog"
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -97,7 +98,7 @@ func BenchmarkExecRoundTrip(b *testing.B) {
 	// The pod-node's serving certificate may still be on its way (its CSR
 	// approved after the pod is Ready): until then the apiserver's TLS
 	// handshake with the kubelet endpoint fails.
-	harness.Eventually(b, time.Minute, "first exec", func(context.Context) error { return kubectl() })
+	testwait.Eventually(b, time.Minute, "first exec", func(context.Context) error { return kubectl() })
 	for b.Loop() {
 		for _, c := range []struct {
 			name string
@@ -210,7 +211,7 @@ func BenchmarkLogsThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	var pod *corev1.Pod
-	harness.Eventually(b, 5*time.Minute, "logger Succeeded", func(ctx context.Context) error {
+	testwait.Eventually(b, 5*time.Minute, "logger Succeeded", func(ctx context.Context) error {
 		p, err := cs.CoreV1().Pods("start").Get(ctx, "logger", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -318,7 +319,7 @@ func BenchmarkPortForwardThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	var podIP string
-	harness.Eventually(b, 2*time.Minute, "web running", func(ctx context.Context) error {
+	testwait.Eventually(b, 2*time.Minute, "web running", func(ctx context.Context) error {
 		p, err := cs.CoreV1().Pods("start").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil || !ready(p) {
 			return fmt.Errorf("not ready (%v)", err)
@@ -328,7 +329,7 @@ func BenchmarkPortForwardThroughput(b *testing.B) {
 	})
 	directURL := fmt.Sprintf("http://%s:8080/big", podIP)
 	// httpd starts once the file is whole.
-	harness.Eventually(b, time.Minute, "httpd answers", func(context.Context) error {
+	testwait.Eventually(b, time.Minute, "httpd answers", func(context.Context) error {
 		_, err := fetchBody(directURL)
 		return err
 	})

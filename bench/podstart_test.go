@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -101,7 +102,7 @@ func podStartCluster(b *testing.B, extra ...string) (*harness.Server, kubernetes
 	if out, err := srv.KubectlStdin(b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: start\n---\napiVersion: fargo.dev/v1\nkind: FargateProfile\nmetadata:\n  name: start\nspec:\n  selectors:\n  - namespace: start\n", "apply", "-f", "-"); err != nil {
 		b.Fatalf("%v\n%s", err, out)
 	}
-	harness.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
+	testwait.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
 		out, err := srv.Kubectl(b, "get", "fargateprofile", "start", "-o", "jsonpath={.status.status}")
 		if err != nil || out != "ACTIVE" {
 			return fmt.Errorf("%q %v", out, err)
@@ -204,7 +205,7 @@ func deleteAll(ctx context.Context, b *testing.B, cs kubernetes.Interface) {
 	if err := cs.CoreV1().Pods("start").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](1)}, metav1.ListOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	harness.Eventually(b, 5*time.Minute, "pods gone", func(ctx context.Context) error {
+	testwait.Eventually(b, 5*time.Minute, "pods gone", func(ctx context.Context) error {
 		pods, err := cs.CoreV1().Pods("start").List(ctx, metav1.ListOptions{})
 		if err != nil || len(pods.Items) > 0 {
 			return fmt.Errorf("%d pods left (%v)", len(pods.Items), err)

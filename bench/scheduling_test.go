@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkSchedulingBurst(b *testing.B) {
 	if out, err := srv.KubectlStdin(b, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: burst\n---\napiVersion: fargo.dev/v1\nkind: FargateProfile\nmetadata:\n  name: burst\nspec:\n  selectors:\n  - namespace: burst\n", "apply", "-f", "-"); err != nil {
 		b.Fatalf("%v\n%s", err, out)
 	}
-	harness.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
+	testwait.Eventually(b, 30*time.Second, "profile ACTIVE", func(ctx context.Context) error {
 		out, err := srv.Kubectl(b, "get", "fargateprofile", "burst", "-o", "jsonpath={.status.status}")
 		if err != nil || out != "ACTIVE" {
 			return fmt.Errorf("%q %v", out, err)
@@ -75,7 +76,7 @@ func drain(b *testing.B, cs kubernetes.Interface) {
 	if err := cs.CoreV1().Pods("burst").DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	harness.Eventually(b, 5*time.Minute, "pod-nodes gone", func(ctx context.Context) error {
+	testwait.Eventually(b, 5*time.Minute, "pod-nodes gone", func(ctx context.Context) error {
 		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "fargo.dev/host"})
 		if err != nil || len(nodes.Items) > 0 {
 			return fmt.Errorf("%d pod-nodes left (%v)", len(nodes.Items), err)

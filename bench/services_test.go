@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
@@ -60,7 +61,7 @@ func BenchmarkServicePath(b *testing.B) {
 		b.Fatalf("%v\n%s", err, out)
 	}
 	var podIP, clusterIP string
-	harness.Eventually(b, 2*time.Minute, "server and client ready", func(ctx context.Context) error {
+	testwait.Eventually(b, 2*time.Minute, "server and client ready", func(ctx context.Context) error {
 		server, err := cs.CoreV1().Pods("start").Get(ctx, "server", metav1.GetOptions{})
 		if err != nil || !ready(server) {
 			return fmt.Errorf("server not ready: %v", err)

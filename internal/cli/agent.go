@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fargo-dev/fargo/internal/agent"
+	"github.com/fargo-dev/fargo/internal/heaptrim"
 	"github.com/fargo-dev/fargo/internal/logfile"
 	"github.com/fargo-dev/fargo/internal/version"
 )
@@ -104,6 +105,7 @@ token. For the host of fargo up, use fargo down.`,
 }
 
 func runAgent(ctx context.Context, streams Streams, f *agentFlags) error {
+	go heaptrim.Run(ctx, heaptrim.Period)
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {

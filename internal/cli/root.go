@@ -34,6 +34,9 @@ func Run(streams Streams, args []string) error {
 	// (such as --version=raw) on the global flag set, which cobra would
 	// show on every fargo verb; fargo's verbs declare all their flags.
 	pflag.CommandLine = pflag.NewFlagSet("fargo", pflag.ContinueOnError)
+	if err := serveProfiles(); err != nil {
+		return err
+	}
 	root := newRoot(streams)
 	root.SetArgs(args)
 	return root.Execute()

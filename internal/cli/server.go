@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fargo-dev/fargo/internal/controlplane"
+	"github.com/fargo-dev/fargo/internal/heaptrim"
 )
 
 // serverFlags are `fargo server`'s flags; `fargo up` shares them.
@@ -61,5 +62,7 @@ func newServerCommand(streams Streams) *cobra.Command {
 func runServer(streams Streams, flags *serverFlags) error {
 	cfg := flags.Config
 	cfg.Progress = streams.Out
-	return controlplane.Run(signalContext(), cfg)
+	ctx := signalContext()
+	go heaptrim.Run(ctx, heaptrim.Period)
+	return controlplane.Run(ctx, cfg)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fargo-dev/fargo/internal/agent"
 	"github.com/fargo-dev/fargo/internal/controlplane"
+	"github.com/fargo-dev/fargo/internal/heaptrim"
 	"github.com/fargo-dev/fargo/internal/image/registry"
 	"github.com/fargo-dev/fargo/internal/version"
 )
@@ -66,6 +67,7 @@ func runUp(signals context.Context, streams Streams, f *upFlags) error {
 	defer stopAgent()
 	serverCtx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
+	go heaptrim.Run(serverCtx, heaptrim.Period)
 	serverErr := make(chan error, 1)
 	go func() {
 		err := controlplane.Run(serverCtx, cfg)

@@ -103,6 +103,8 @@ type Server struct {
 	// set, runs the binary (like ip netns exec NAME).
 	ReadyLine string
 	Wrapper   []string
+	// Env is added to the process's environment (KEY=VALUE).
+	Env []string
 	// PodCIDR is the pod range of a host in this network namespace.
 	PodCIDR string
 
@@ -178,6 +180,9 @@ func (s *Server) StartShared(t testing.TB) {
 	argv := append(append(slices.Clone(s.Wrapper), Binary(t)), s.Args...)
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	if len(s.Env) > 0 {
+		s.cmd.Env = append(os.Environ(), s.Env...)
+	}
 	// Its own process group, so Stop can prove nothing of it is left.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.started = time.Now()
