@@ -12,7 +12,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/profile"
 )
 
@@ -46,9 +46,9 @@ type Sources interface {
 	ProfileList() []v1.FargateProfile
 
 	// Logging returns the logging decision for a pod starting now, i.e.
-	// logging.Decide on the aws-observability namespace and aws-logging
+	// awslogging.Decide on the aws-observability namespace and aws-logging
 	// ConfigMap. It is called only for pods a profile takes.
-	Logging() logging.Decision
+	Logging() awslogging.Decision
 }
 
 // Options tune the handler.

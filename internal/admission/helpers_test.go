@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/profile"
 )
 
@@ -23,20 +23,20 @@ import (
 type fakeSources struct {
 	profiles []v1.FargateProfile
 	index    *profile.Index
-	logging  logging.Decision
+	logging  awslogging.Decision
 }
 
 func newFakeSources(profiles ...v1.FargateProfile) *fakeSources {
 	return &fakeSources{
 		profiles: profiles,
 		index:    profile.NewIndex(profiles),
-		logging:  logging.Decision{Annotation: logging.AnnotationEnabled},
+		logging:  awslogging.Decision{Annotation: awslogging.AnnotationEnabled},
 	}
 }
 
 func (f *fakeSources) Profiles() *profile.Index         { return f.index }
 func (f *fakeSources) ProfileList() []v1.FargateProfile { return f.profiles }
-func (f *fakeSources) Logging() logging.Decision        { return f.logging }
+func (f *fakeSources) Logging() awslogging.Decision     { return f.logging }
 
 func activeProfile(name string, selectors ...v1.Selector) v1.FargateProfile {
 	return profileIn(v1.StateActive, name, selectors...)

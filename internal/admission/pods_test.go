@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/profile"
 	"github.com/fargo-dev/fargo/internal/sizing"
 )
@@ -115,13 +115,13 @@ func TestMutatePodTaken(t *testing.T) {
 		{name: "1 CPU 8Gi", namespace: "default", pod: newPod("default", nil, nil, requesting("1", "8Gi")),
 			profile: "fp-default", size: "2vCPU 9GB"},
 		{name: "logging disabled", namespace: "default", pod: newPod("default", nil, nil),
-			logging: logging.AnnotationConfigMapMissing, profile: "fp-default", size: "0.5vCPU 1GB"},
+			logging: awslogging.AnnotationConfigMapMissing, profile: "fp-default", size: "0.5vCPU 1GB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := podSources()
 			if tt.logging != "" {
-				src.logging = logging.Decision{Annotation: tt.logging}
+				src.logging = awslogging.Decision{Annotation: tt.logging}
 			}
 			req := podCreate(tt.namespace, tt.pod)
 			resp := review(t, NewHandler(src, Options{}), MutatePodsPath, req)
@@ -130,7 +130,7 @@ func TestMutatePodTaken(t *testing.T) {
 			}
 			want := tt.logging
 			if want == "" {
-				want = logging.AnnotationEnabled
+				want = awslogging.AnnotationEnabled
 			}
 			pod := patchedPod(t, req, resp)
 			assertFargatePod(t, pod, tt.profile, tt.size, want)

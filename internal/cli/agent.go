@@ -11,22 +11,22 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/fargo-dev/fargo/internal/agent"
+	"github.com/fargo-dev/fargo/internal/componentlog"
 	"github.com/fargo-dev/fargo/internal/heaptrim"
-	"github.com/fargo-dev/fargo/internal/logfile"
+	"github.com/fargo-dev/fargo/internal/host"
 	"github.com/fargo-dev/fargo/internal/version"
 )
 
 // hostFlags describe the host an agent registers; `fargo agent` and
 // `fargo up` share them.
 type hostFlags struct {
-	agent.Config
+	host.Config
 	cpu, memory, reserveCPU, reserveMemory quantityFlag
 	logMaxSize, imageCacheMaxSize          quantityFlag
 }
 
 func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
-	d := agent.Default()
+	d := host.Default()
 	f.Config = d
 	f.reserveCPU = quantityFlag{q: &f.ReserveCPU}
 	f.reserveMemory = quantityFlag{q: &f.ReserveMemory}
@@ -34,12 +34,12 @@ func (f *hostFlags) register(fs *pflag.FlagSet, defaultPodCIDRs []string) {
 	f.memory = quantityFlag{q: &f.Memory}
 	fs.StringVar(&f.Name, "name", "", "name of this host (default: the machine's hostname)")
 	fs.StringVar(&f.Zone, "zone", "", "zone of this host, the topology.kubernetes.io/zone of its pods (default: <region>a)")
-	fs.Var(&f.cpu, "cpu", fmt.Sprintf("vCPUs this host offers pods (default: its CPUs × %d, less --reserve-cpu)", agent.CPUOvercommit))
+	fs.Var(&f.cpu, "cpu", fmt.Sprintf("vCPUs this host offers pods (default: its CPUs × %d, less --reserve-cpu)", host.CPUOvercommit))
 	fs.Var(&f.memory, "memory", "memory this host offers pods, like 16Gi (default: the machine's, less --reserve-memory)")
 	fs.Var(&f.reserveCPU, "reserve-cpu", "CPU kept for the machine itself")
 	fs.Var(&f.reserveMemory, "reserve-memory", "memory kept for the machine itself")
 	fs.StringSliceVar(&f.PodCIDRs, "pod-cidr", defaultPodCIDRs, "private address blocks this host gives pods, no other host's")
-	fs.StringVar(&f.Tier, "tier", d.Tier, "sandbox tier: "+strings.Join(agent.Tiers, ", "))
+	fs.StringVar(&f.Tier, "tier", d.Tier, "sandbox tier: "+strings.Join(host.Tiers, ", "))
 	fs.StringVar(&f.Address, "address", "", "IP address other hosts reach this one at")
 	fs.StringSliceVar(&f.RegistryMirrors, "registry-mirror", nil, "registry=URL: pull that registry's images from the mirror first, like docker.io=http://127.0.0.1:5001")
 	fs.StringVar(&f.Bridge, "bridge", d.Bridge, "bridge this host's pods attach to (one per host in a network namespace)")
@@ -85,7 +85,7 @@ credentials are kept in --data-dir, so a restart needs no token.`,
 }
 
 func newAgentCleanupCommand(streams Streams) *cobra.Command {
-	dataDir, grace := agent.Default().DataDir, 30*time.Second
+	dataDir, grace := host.Default().DataDir, 30*time.Second
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Stop this host's agent and every pod it runs, and remove what they set up",
@@ -96,7 +96,7 @@ credentials stay: the next fargo agent on --data-dir rejoins without a
 token. For the host of fargo up, use fargo down.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return agent.Cleanup(cmd.Context(), dataDir, agent.CleanupOptions{Grace: grace, Progress: streams.Out})
+			return host.Cleanup(cmd.Context(), dataDir, host.CleanupOptions{Grace: grace, Progress: streams.Out})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", dataDir, "the agent's data dir")
@@ -120,7 +120,7 @@ func runAgent(ctx context.Context, streams Streams, f *agentFlags) error {
 	if logPath == "" {
 		logPath = filepath.Join(f.DataDir, "agent.log")
 	}
-	log, err := logfile.Redirect(logPath, "--log-file")
+	log, err := componentlog.Redirect(logPath, "--log-file")
 	if err != nil {
 		return err
 	}
@@ -135,5 +135,5 @@ func runAgent(ctx context.Context, streams Streams, f *agentFlags) error {
 		case <-ctx.Done():
 		}
 	}()
-	return agent.Run(ctx, cfg, ready)
+	return host.Run(ctx, cfg, ready)
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fargo-dev/fargo/internal/agent"
 	"github.com/fargo-dev/fargo/internal/controlplane"
+	"github.com/fargo-dev/fargo/internal/host"
 	"github.com/fargo-dev/fargo/internal/pidlock"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
 )
@@ -67,7 +67,7 @@ func runDown(ctx context.Context, streams Streams, f downFlags) error {
 		return fmt.Errorf("cannot stop fargo on %s: %w", f.dataDir, err)
 	}
 	defer lock.Release()
-	if err := agent.Cleanup(ctx, layout.AgentDir(), agent.CleanupOptions{Grace: f.grace, Progress: streams.Out}); err != nil {
+	if err := host.Cleanup(ctx, layout.AgentDir(), host.CleanupOptions{Grace: f.grace, Progress: streams.Out}); err != nil {
 		return err
 	}
 	if !f.purge {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fargo-dev/fargo/internal/agent"
 	"github.com/fargo-dev/fargo/internal/controlplane"
 	"github.com/fargo-dev/fargo/internal/heaptrim"
+	"github.com/fargo-dev/fargo/internal/host"
 	"github.com/fargo-dev/fargo/internal/image/registry"
 	"github.com/fargo-dev/fargo/internal/version"
 )
@@ -107,7 +107,7 @@ func (f *upFlags) runAgent(ctx context.Context, join controlplane.Join, ready ch
 	cfg.Token = join.Token
 	cfg.DataDir = controlplane.Layout{Dir: f.DataDir}.AgentDir()
 	cfg.KubernetesVersion = version.Kubernetes()
-	return agent.Run(ctx, cfg, ready)
+	return host.Run(ctx, cfg, ready)
 }
 
 // serveRegistry starts the local registry next to the agent and returns

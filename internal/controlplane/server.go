@@ -18,9 +18,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/fargo-dev/fargo/internal/clusterdns"
+	"github.com/fargo-dev/fargo/internal/componentlog"
 	"github.com/fargo-dev/fargo/internal/fargatecontrollers"
 	"github.com/fargo-dev/fargo/internal/loadbalancer"
-	"github.com/fargo-dev/fargo/internal/logfile"
 	"github.com/fargo-dev/fargo/internal/metricsapi"
 	"github.com/fargo-dev/fargo/internal/version"
 	"github.com/fargo-dev/fargo/internal/webhook"
@@ -386,7 +386,7 @@ func redirectLogs(l Layout, path string) (*os.File, error) {
 	if path == "" {
 		path = l.Logs() + "/server.log"
 	}
-	return logfile.Redirect(path, "--log-file")
+	return componentlog.Redirect(path, "--log-file")
 }
 
 // progress prints one line per start stage with the time it took; stages

@@ -13,7 +13,7 @@ import (
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/admission"
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/profile"
 	"github.com/fargo-dev/fargo/internal/profileclient"
 )
@@ -32,10 +32,10 @@ type sources struct {
 var _ admission.Sources = (*sources)(nil)
 
 func newSources(cs kubernetes.Interface, profiles cache.SharedIndexInformer) (*sources, error) {
-	inLoggingNamespace := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(logging.Namespace))
+	inLoggingNamespace := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(awslogging.Namespace))
 	loggingNamespaceOnly := informers.NewSharedInformerFactoryWithOptions(cs, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", logging.Namespace).String()
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", awslogging.Namespace).String()
 		}))
 	s := &sources{
 		profiles:  profiles,
@@ -69,18 +69,18 @@ func (s *sources) ProfileList() []v1.FargateProfile {
 	return profileclient.ListFromStore(s.profiles.GetStore())
 }
 
-func (s *sources) Logging() logging.Decision {
+func (s *sources) Logging() awslogging.Decision {
 	var (
 		ns *corev1.Namespace
 		cm *corev1.ConfigMap
 	)
-	if obj, ok, _ := s.namespace.GetStore().GetByKey(logging.Namespace); ok {
+	if obj, ok, _ := s.namespace.GetStore().GetByKey(awslogging.Namespace); ok {
 		ns = obj.(*corev1.Namespace)
 	}
-	if obj, ok, _ := s.configMap.GetStore().GetByKey(logging.Namespace + "/" + logging.ConfigMapName); ok {
+	if obj, ok, _ := s.configMap.GetStore().GetByKey(awslogging.Namespace + "/" + awslogging.ConfigMapName); ok {
 		cm = obj.(*corev1.ConfigMap)
 	}
-	return logging.Decide(ns, cm)
+	return awslogging.Decide(ns, cm)
 }
 
 // profileSubnets returns the subnets of the profile called name, nil when

@@ -6,7 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/profile"
 	"github.com/fargo-dev/fargo/internal/sizing"
 	"github.com/fargo-dev/fargo/internal/support"
@@ -117,9 +117,9 @@ type event struct {
 
 // placedEvents are the events of a pod bound to node: Scheduled, then the
 // logging event its Logging annotation calls for (none without one).
-func placedEvents(pod *corev1.Pod, node string, current logging.Decision) []event {
+func placedEvents(pod *corev1.Pod, node string, current awslogging.Decision) []event {
 	events := []event{{corev1.EventTypeNormal, reasonScheduled, fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node)}}
-	if d, ok := logging.ForAnnotation(pod.Annotations[profile.AnnotationLogging], current); ok {
+	if d, ok := awslogging.ForAnnotation(pod.Annotations[profile.AnnotationLogging], current); ok {
 		events = append(events, event{d.EventType, d.Reason, d.Message})
 	}
 	return events

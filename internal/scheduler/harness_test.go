@@ -24,8 +24,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/hostclient"
-	"github.com/fargo-dev/fargo/internal/logging"
 	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/profile"
 	"github.com/fargo-dev/fargo/internal/testwait"
@@ -90,7 +90,7 @@ func startEnv(t *testing.T, workers int, hosts []*v1.Host, objs ...runtime.Objec
 	leases := informers.NewSharedInformerFactoryWithOptions(e.cs, 0, informers.WithNamespace(v1.SystemNamespace))
 	hostInf := hostclient.NewInformer(dyn, 0)
 	e.s = New(Config{Client: e.cs, Region: testRegion, Now: func() time.Time { return e.now },
-		Logging: func() logging.Decision { return logging.Decision{} }})
+		Logging: func() awslogging.Decision { return awslogging.Decision{} }})
 	e.s.queue.base, e.s.queue.max = 20*time.Millisecond, 200*time.Millisecond
 	e.s.recorder = e.events
 	if workers > 0 {

@@ -27,7 +27,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/podnode"
 )
 
@@ -53,7 +53,7 @@ type Config struct {
 	HostLeaseDuration time.Duration
 	// Logging returns the current aws-logging decision, for the text of the
 	// LoggingDisabled event of pods admitted with an invalid configmap.
-	Logging func() logging.Decision
+	Logging func() awslogging.Decision
 	// ProfileSubnets returns the subnets of a profile; nil means any of the
 	// host's blocks.
 	ProfileSubnets func(profile string) []string
@@ -101,7 +101,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Now = time.Now
 	}
 	if cfg.Logging == nil {
-		cfg.Logging = func() logging.Decision { return logging.Decision{} }
+		cfg.Logging = func() awslogging.Decision { return awslogging.Decision{} }
 	}
 	if cfg.ProfileSubnets == nil {
 		cfg.ProfileSubnets = func(string) []string { return nil }

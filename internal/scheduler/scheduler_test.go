@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
-	"github.com/fargo-dev/fargo/internal/logging"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/profile"
 	"github.com/fargo-dev/fargo/internal/testwait"
@@ -20,7 +20,7 @@ import (
 
 func TestPlacesPod(t *testing.T) {
 	e := newEnvWithHost(t, "4 8Gi 10.0.0.0/24", time.Now())
-	e.createPod(testPod("web", withAnnotation(profile.AnnotationLogging, logging.AnnotationEnabled)))
+	e.createPod(testPod("web", withAnnotation(profile.AnnotationLogging, awslogging.AnnotationEnabled)))
 
 	node := e.boundNode("web")
 	if want := "fargate-ip-10-0-0-2.us-east-1.compute.internal"; node.Name != want {
@@ -195,21 +195,21 @@ func mustGetHost(e *env, cpu, mem, cidr string) *v1.Host {
 func TestPlacedEvents(t *testing.T) {
 	const node = "fargate-ip-10-0-0-2.us-east-1.compute.internal"
 	scheduled := event{corev1.EventTypeNormal, "Scheduled", "Successfully assigned default/p to " + node}
-	invalidNow := logging.Decision{Annotation: logging.AnnotationConfigMapInvalid, EventType: corev1.EventTypeWarning, Reason: "LoggingDisabled", Message: "Disabled logging for pod due to invalid configmap. bad key. Please fix the logging configmap"}
+	invalidNow := awslogging.Decision{Annotation: awslogging.AnnotationConfigMapInvalid, EventType: corev1.EventTypeWarning, Reason: "LoggingDisabled", Message: "Disabled logging for pod due to invalid configmap. bad key. Please fix the logging configmap"}
 	tests := []struct {
 		name       string
 		annotation string // "" = none
-		current    logging.Decision
+		current    awslogging.Decision
 		want       []event
 	}{
-		{"no annotation", "", logging.Decision{}, []event{scheduled}},
-		{"enabled", logging.AnnotationEnabled, logging.Decision{}, []event{scheduled,
+		{"no annotation", "", awslogging.Decision{}, []event{scheduled}},
+		{"enabled", awslogging.AnnotationEnabled, awslogging.Decision{}, []event{scheduled,
 			{corev1.EventTypeNormal, "LoggingEnabled", "Successfully enabled logging for pod"}}},
-		{"configmap missing", logging.AnnotationConfigMapMissing, logging.Decision{}, []event{scheduled,
+		{"configmap missing", awslogging.AnnotationConfigMapMissing, awslogging.Decision{}, []event{scheduled,
 			{corev1.EventTypeWarning, "LoggingDisabled", `Disabled logging because aws-logging configmap was not found. configmap "aws-logging" not found`}}},
-		{"invalid, still invalid", logging.AnnotationConfigMapInvalid, invalidNow, []event{scheduled,
+		{"invalid, still invalid", awslogging.AnnotationConfigMapInvalid, invalidNow, []event{scheduled,
 			{corev1.EventTypeWarning, "LoggingDisabled", invalidNow.Message}}},
-		{"invalid, fixed since", logging.AnnotationConfigMapInvalid, logging.Decision{Annotation: logging.AnnotationEnabled}, []event{scheduled,
+		{"invalid, fixed since", awslogging.AnnotationConfigMapInvalid, awslogging.Decision{Annotation: awslogging.AnnotationEnabled}, []event{scheduled,
 			{corev1.EventTypeWarning, "LoggingDisabled", "Disabled logging for pod due to invalid configmap. The aws-logging configmap was invalid when the pod was created. Please fix the logging configmap"}}},
 	}
 	for _, tt := range tests {

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/fargo-dev/fargo/internal/agent"
+	"github.com/fargo-dev/fargo/internal/host"
 )
 
 // sweep removes what a killed host agent under s.DataDir left: the
@@ -20,12 +20,12 @@ func (s *Server) sweep(t testing.TB) {
 	if s.Args[0] == "up" {
 		agentDir = filepath.Join(s.DataDir, "agent")
 	}
-	opts := agent.CleanupOptions{
+	opts := host.CleanupOptions{
 		ShimPath: filepath.Join(filepath.Dir(Binary(t)), "fargo-shim"),
 		// A wrapped host's network is in a namespace its test deletes.
 		KeepNetwork: len(s.Wrapper) > 0,
 	}
-	if err := agent.Cleanup(context.Background(), agentDir, opts); err != nil {
+	if err := host.Cleanup(context.Background(), agentDir, opts); err != nil {
 		t.Errorf("sweeping %s: %v", agentDir, err)
 	}
 }

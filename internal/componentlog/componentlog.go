@@ -1,7 +1,7 @@
-// Package logfile sends the klog output of the embedded Kubernetes
+// Package componentlog sends the klog output of the embedded Kubernetes
 // components and of fargo's own loops to a file, keeping the terminal for
 // the one-line progress and errors that fargo prints itself.
-package logfile
+package componentlog
 
 import (
 	"flag"

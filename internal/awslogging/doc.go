@@ -1,4 +1,4 @@
-// Package logging holds the aws-logging rules of EKS Fargate (spec section 7):
+// Package awslogging holds the aws-logging rules of EKS Fargate (spec section 7):
 // whether a new Fargate pod gets its logs routed, and why not.
 //
 // Logging is on for a pod when the namespace aws-observability carries the
@@ -10,4 +10,4 @@
 //
 // Everything here is pure: no clients, no clocks. The config is read when a
 // pod starts, so a changed ConfigMap applies to new pods only.
-package logging
+package awslogging

@@ -1,8 +1,8 @@
-// Package agent runs a host: it joins a control plane with a join token,
+// Package host runs a host: it joins a control plane with a join token,
 // learns the cluster's region, registers the machine as a Host and serves
 // the pod-nodes the fargate-scheduler gives it (internal/hostagent). It is
 // what `fargo agent` runs, and what `fargo up` runs next to its server.
-package agent
+package host
 
 import (
 	"fmt"

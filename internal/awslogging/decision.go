@@ -1,4 +1,4 @@
-package logging
+package awslogging
 
 import (
 	"errors"
