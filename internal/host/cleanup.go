@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/fargo-dev/fargo/internal/network"
-	"github.com/fargo-dev/fargo/internal/nodeagent"
 	"github.com/fargo-dev/fargo/internal/pidlock"
+	"github.com/fargo-dev/fargo/internal/podrunner"
 	"github.com/fargo-dev/fargo/internal/podvolume"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
@@ -114,7 +114,7 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 	var wg sync.WaitGroup
 	for i, uid := range uids {
 		wg.Go(func() {
-			errs[i] = errors.Join(removePod(ctx, rt, volumes, uid, o.Grace), nodeagent.RemovePodLogs(rec.LogDir, uid))
+			errs[i] = errors.Join(removePod(ctx, rt, volumes, uid, o.Grace), podrunner.RemovePodLogs(rec.LogDir, uid))
 		})
 	}
 	wg.Wait()

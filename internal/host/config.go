@@ -1,6 +1,6 @@
 // Package host runs a host: it joins a control plane with a join token,
 // learns the cluster's region, registers the machine as a Host and serves
-// the pod-nodes the fargate-scheduler gives it (internal/hostagent). It is
+// the pod-nodes the fargate-scheduler gives it (internal/hostregistration). It is
 // what `fargo agent` runs, and what `fargo up` runs next to its server.
 package host
 
@@ -18,7 +18,7 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/fargo-dev/fargo/internal/hostagent"
+	"github.com/fargo-dev/fargo/internal/hostregistration"
 )
 
 // Config is what `fargo agent` was asked for.
@@ -79,14 +79,14 @@ type Config struct {
 const CPUOvercommit = 4
 
 // Tiers a host can run, preferred first when several are given.
-var Tiers = []string{hostagent.TierRunc, hostagent.TierCrun, hostagent.TierRunsc, hostagent.TierQEMU}
+var Tiers = []string{hostregistration.TierRunc, hostregistration.TierCrun, hostregistration.TierRunsc, hostregistration.TierQEMU}
 
 // Default returns the configuration `fargo agent` uses without flags.
 func Default() Config {
 	return Config{
 		ReserveCPU:    resource.MustParse("0"),
 		ReserveMemory: resource.MustParse("1Gi"),
-		Tier:          hostagent.TierRunc,
+		Tier:          hostregistration.TierRunc,
 		DataDir:       "/var/lib/fargo-agent",
 		Bridge:        "fargo0",
 		LogDir:        "/var/log",

@@ -7,7 +7,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/fargo-dev/fargo/internal/image"
-	"github.com/fargo-dev/fargo/internal/nodeagent"
+	"github.com/fargo-dev/fargo/internal/podrunner"
 )
 
 // imageGCInterval is how often the host collects its layer cache, as a
@@ -22,7 +22,7 @@ const imageGCMinAge = 10 * time.Minute
 // collectImages removes the layers no pod of this host needs once the
 // cache is past its limits, every imageGCInterval until ctx ends. The
 // node agent's pods name the images in use; the store adds the mounts.
-func collectImages(ctx context.Context, c Config, store *image.Store, pods *nodeagent.Agent) {
+func collectImages(ctx context.Context, c Config, store *image.Store, pods *podrunner.Agent) {
 	policy := image.GCPolicy{MaxSize: c.ImageCacheMaxSize.Value(), MaxUnused: c.ImageCacheMaxUnused, MinAge: imageGCMinAge}
 	log := klog.FromContext(ctx)
 	tick := time.NewTicker(imageGCInterval)
@@ -45,7 +45,7 @@ func collectImages(ctx context.Context, c Config, store *image.Store, pods *node
 
 // podImages lists the images of every pod this host has, running or
 // about to run.
-func podImages(pods *nodeagent.Agent) []string {
+func podImages(pods *podrunner.Agent) []string {
 	var refs []string
 	for _, ip := range pods.PodNodes() {
 		_, pod, ok := pods.PodNodeAt(ip)

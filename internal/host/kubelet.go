@@ -14,7 +14,7 @@ import (
 
 	"github.com/fargo-dev/fargo/internal/containerlog"
 	"github.com/fargo-dev/fargo/internal/kubeletapi"
-	"github.com/fargo-dev/fargo/internal/nodeagent"
+	"github.com/fargo-dev/fargo/internal/podrunner"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/servingcert"
 )
@@ -25,7 +25,7 @@ const certSyncInterval = time.Second
 
 // serveKubeletAPI starts the kubelet API of this host's pod-nodes and the
 // rotation of their containers' logs; both run until ctx ends.
-func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg *rest.Config, pods *nodeagent.Agent, rt sandbox.Runtime) error {
+func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg *rest.Config, pods *podrunner.Agent, rt sandbox.Runtime) error {
 	ca, err := clusterCA(cfg)
 	if err != nil {
 		return err

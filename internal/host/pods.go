@@ -10,10 +10,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
-	"github.com/fargo-dev/fargo/internal/hostagent"
+	"github.com/fargo-dev/fargo/internal/hostregistration"
 	"github.com/fargo-dev/fargo/internal/image"
 	"github.com/fargo-dev/fargo/internal/network"
-	"github.com/fargo-dev/fargo/internal/nodeagent"
+	"github.com/fargo-dev/fargo/internal/podrunner"
 	"github.com/fargo-dev/fargo/internal/podvolume"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
@@ -23,7 +23,7 @@ import (
 func runtimeOf(tier string) (string, error) {
 	name, ok := strings.CutPrefix(tier, "oci/")
 	if !ok {
-		return "", fmt.Errorf("tier %s cannot run pods yet: use --tier %s", tier, hostagent.TierRunc)
+		return "", fmt.Errorf("tier %s cannot run pods yet: use --tier %s", tier, hostregistration.TierRunc)
 	}
 	return name, nil
 }
@@ -31,7 +31,7 @@ func runtimeOf(tier string) (string, error) {
 // podRunner is what runs this host's pods: the node agent over the pod
 // network and the sandbox runtime.
 type podRunner struct {
-	pods    *nodeagent.Agent
+	pods    *podrunner.Agent
 	network *network.Network
 	runtime sandbox.Runtime
 	images  *image.Store
@@ -60,7 +60,7 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 	if err != nil {
 		return podRunner{}, err
 	}
-	pods, err := nodeagent.New(nodeagent.Config{
+	pods, err := podrunner.New(podrunner.Config{
 		Client:        cs,
 		Runtime:       rt,
 		RuntimeName:   runtimeName,

@@ -16,8 +16,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
-	"github.com/fargo-dev/fargo/internal/hostagent"
 	"github.com/fargo-dev/fargo/internal/hostclient"
+	"github.com/fargo-dev/fargo/internal/hostregistration"
 	"github.com/fargo-dev/fargo/internal/join"
 	"github.com/fargo-dev/fargo/internal/pidlock"
 )
@@ -72,7 +72,7 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	}()
 	defer func() { cancel(); <-proxyDone }()
 	errs := make(chan error, 1)
-	go func() { errs <- hostagent.Run(ctx, hc) }()
+	go func() { errs <- hostregistration.Run(ctx, hc) }()
 	if ready != nil {
 		if err := waitRegistered(ctx, hc, errs); err != nil {
 			return err
@@ -82,43 +82,43 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	return <-errs
 }
 
-func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.Config, error) {
+func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistration.Config, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return hostagent.Config{}, err
+		return hostregistration.Config{}, err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return hostagent.Config{}, err
+		return hostregistration.Config{}, err
 	}
 	info, err := cs.CoreV1().ConfigMaps(v1.SystemNamespace).Get(ctx, v1.ClusterInfoName, metav1.GetOptions{})
 	if err != nil {
-		return hostagent.Config{}, fmt.Errorf("reading the cluster's region from %s/%s: %w", v1.SystemNamespace, v1.ClusterInfoName, err)
+		return hostregistration.Config{}, fmt.Errorf("reading the cluster's region from %s/%s: %w", v1.SystemNamespace, v1.ClusterInfoName, err)
 	}
 	zone := c.Zone
 	if zone == "" {
 		zone = info.Data[v1.ClusterInfoRegionKey] + "a"
 	}
-	nodeInfo, err := hostagent.DetectNodeInfo(c.Tier, c.KubernetesVersion)
+	nodeInfo, err := hostregistration.DetectNodeInfo(c.Tier, c.KubernetesVersion)
 	if err != nil {
-		return hostagent.Config{}, err
+		return hostregistration.Config{}, err
 	}
 	allocatable, err := c.allocatable()
 	if err != nil {
-		return hostagent.Config{}, err
+		return hostregistration.Config{}, err
 	}
 	runner, err := newPodRunner(ctx, c, cs, info)
 	if err != nil {
-		return hostagent.Config{}, err
+		return hostregistration.Config{}, err
 	}
 	go runner.pods.Run(ctx)
 	go collectImages(ctx, c, runner.images, runner.pods)
 	if err := serveKubeletAPI(ctx, c, cs, cfg, runner.pods, runner.runtime); err != nil {
-		return hostagent.Config{}, err
+		return hostregistration.Config{}, err
 	}
 	go keepRoutes(ctx, dyn, c.Name, runner.network)
 	go keepHostServices(ctx, cs, runner.network)
-	return hostagent.Config{
+	return hostregistration.Config{
 		Client:    cs,
 		Sandboxes: runner.pods,
 		Hosts:     hostclient.New(dyn),
@@ -137,7 +137,7 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostagent.C
 // allocatable is --cpu and --memory, or what the machine has: its CPUs
 // times CPUOvercommit and its memory, less the reserves.
 func (c Config) allocatable() (corev1.ResourceList, error) {
-	machine, err := hostagent.DetectAllocatable(c.ReserveCPU, c.ReserveMemory)
+	machine, err := hostregistration.DetectAllocatable(c.ReserveCPU, c.ReserveMemory)
 	if err != nil {
 		return nil, fmt.Errorf("%v: pass --cpu and --memory", err)
 	}
@@ -152,7 +152,7 @@ func (c Config) allocatable() (corev1.ResourceList, error) {
 }
 
 // waitRegistered waits until the Host exists, or the agent fails.
-func waitRegistered(ctx context.Context, hc hostagent.Config, errs <-chan error) error {
+func waitRegistered(ctx context.Context, hc hostregistration.Config, errs <-chan error) error {
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		select {
 		case err := <-errs:

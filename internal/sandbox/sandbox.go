@@ -2,7 +2,7 @@
 // isolation boundary per pod (network, IPC and UTS namespaces, a cgroup
 // sized to the pod's provisioned vCPU and memory) holding the pod's
 // containers. Implementations live beside it: oci/ (runc, crun, runsc),
-// and later microvm/. The node agent (internal/nodeagent) drives a Runtime;
+// and later microvm/. The node agent (internal/podrunner) drives a Runtime;
 // it decides what runs when, a Runtime only does it.
 package sandbox
 

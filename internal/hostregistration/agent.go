@@ -1,0 +1,186 @@
+// Package hostregistration is the host side of fargo for pod-nodes. One runs per
+// machine (`fargo agent`, or in-process in `fargo up`): it registers the
+// machine as a Host and keeps the Host's heartbeat Lease fresh, keeps every
+// pod-node the fargate-scheduler gives the host Ready the way a kubelet would
+// (node status and node Lease), posts the first status of the pods bound to
+// those nodes, and finishes their deletion. Running the pods themselves is
+// the job of a Sandboxes implementation; without one, pods stay
+// ContainerCreating.
+package hostregistration
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	v1 "github.com/fargo-dev/fargo/api/v1"
+	"github.com/fargo-dev/fargo/internal/hostclient"
+)
+
+// Config is what Run needs.
+type Config struct {
+	Client kubernetes.Interface
+	Hosts  *hostclient.Client
+	// Name is the name of the Host object, and the holder of its Lease.
+	Name string
+	Spec v1.HostSpec
+	// NodeInfo is what the host's pod-nodes report (see DetectNodeInfo).
+	NodeInfo corev1.NodeSystemInfo
+	// Sandboxes runs the pods; nil leaves them ContainerCreating.
+	Sandboxes Sandboxes
+	// RenewInterval is how often the host Lease and the node Leases are
+	// renewed; zero means DefaultRenewInterval.
+	RenewInterval time.Duration
+	// Now is the clock of timestamps written to the API; nil means time.Now.
+	Now func() time.Time
+	// Log receives what the agent does; a Logger without a sink (the zero
+	// Logger, logr.Discard()) means klog's.
+	Log klog.Logger
+}
+
+// DefaultRenewInterval is a quarter of the Lease durations, as for kubelets.
+const DefaultRenewInterval = 10 * time.Second
+
+// workers bounds how many nodes (and, separately, pods) are written to at
+// once: enough to keep hundreds of leases fresh, few enough not to flood
+// the apiserver when a host starts with many nodes.
+const workers = 8
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Client == nil || c.Hosts == nil {
+		return c, errors.New("hostregistration: Config needs Client and Hosts")
+	}
+	if c.Name == "" {
+		return c, errors.New("hostregistration: Config needs the host's Name")
+	}
+	if c.RenewInterval <= 0 {
+		c.RenewInterval = DefaultRenewInterval
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log.GetSink() == nil {
+		c.Log = klog.Background()
+	}
+	c.Log = c.Log.WithValues("host", c.Name)
+	return c, nil
+}
+
+// Run registers the host, then serves its pod-nodes and their pods until
+// ctx ends. It returns an error only when the host cannot register; once
+// registered, API errors are logged and retried. It leaves the Host, the
+// nodes and their pods in place when it returns, for a restarted agent to
+// adopt.
+func Run(ctx context.Context, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if err := register(ctx, cfg); err != nil {
+		return err
+	}
+	newAgent(cfg).serve(ctx)
+	return nil
+}
+
+// agent holds the informers and queues of a registered host.
+type agent struct {
+	cfg       Config
+	log       klog.Logger
+	factories []informers.SharedInformerFactory
+	nodes     cache.SharedIndexInformer
+	pods      cache.SharedIndexInformer
+	nodeQueue workqueue.TypedRateLimitingInterface[string]
+	podQueue  workqueue.TypedRateLimitingInterface[string]
+	leases    *leaseKeeper
+	sandboxes *sandboxSet
+	admitter  *admitter
+}
+
+func newAgent(cfg Config) *agent {
+	a := &agent{
+		cfg:       cfg,
+		log:       cfg.Log,
+		nodeQueue: newQueue("hostregistration-nodes"),
+		podQueue:  newQueue("hostregistration-pods"),
+		leases:    newLeaseKeeper(cfg.Client, cfg.Now),
+		sandboxes: newSandboxSet(cfg.Sandboxes),
+		admitter:  newAdmitter(),
+	}
+	a.watchNodes()
+	a.watchPods()
+	if cfg.Sandboxes != nil {
+		cfg.Sandboxes.Watch(a.podQueue.Add)
+	}
+	return a
+}
+
+func newQueue(name string) workqueue.TypedRateLimitingInterface[string] {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
+}
+
+// serve runs until ctx ends and returns only when every goroutine it
+// started has ended.
+func (a *agent) serve(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.heartbeat(ctx) })
+	for _, f := range a.factories {
+		f.Start(ctx.Done())
+	}
+	if cache.WaitForCacheSync(ctx.Done(), a.nodes.HasSynced, a.pods.HasSynced) {
+		a.collectSandboxes(ctx)
+		wg.Go(func() { a.renewNodesEvery(ctx) })
+		for range workers {
+			wg.Go(func() { runWorker(ctx, a.log, a.nodeQueue, a.syncNode) })
+			wg.Go(func() { runWorker(ctx, a.log, a.podQueue, a.syncPod) })
+		}
+	}
+	<-ctx.Done()
+	a.nodeQueue.ShutDown()
+	a.podQueue.ShutDown()
+	wg.Wait()
+	for _, f := range a.factories {
+		f.Shutdown()
+	}
+}
+
+// runWorker syncs keys from q until q shuts down; a key that fails is
+// retried with the queue's backoff.
+func runWorker(ctx context.Context, log klog.Logger, q workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error) {
+	for {
+		key, quit := q.Get()
+		if quit {
+			return
+		}
+		if err := sync(ctx, key); err != nil && ctx.Err() == nil {
+			log.Error(err, "Sync failed, will retry", "key", key)
+			q.AddRateLimited(key)
+		} else {
+			q.Forget(key)
+		}
+		q.Done(key)
+	}
+}
+
+// every calls f now and then every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		f()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

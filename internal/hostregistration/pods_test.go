@@ -1,0 +1,234 @@
+package hostregistration
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+)
+
+func TestSyncPodPostsFirstStatus(t *testing.T) {
+	withInit := testPod("web", "uid-web", "10.42.1.5")
+	withInit.Spec.InitContainers = []corev1.Container{{Name: "migrate", Image: "flyway"}}
+	tests := []struct {
+		name        string
+		pod         *corev1.Pod
+		wantWaiting string
+		wantInit    int
+	}{
+		{"containers are being created", testPod("web", "uid-web", "10.42.1.5"), "ContainerCreating", 0},
+		{"init containers come first", withInit, "PodInitializing", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			node := testNode(tt.pod, "10.42.1.5", testHost)
+			a, cs := newTestAgent(t, newClock(), nil, node, tt.pod)
+			if err := a.syncPod(context.Background(), "game/web"); err != nil {
+				t.Fatal(err)
+			}
+			assertUIDPatch(t, cs.Actions(), tt.pod.UID)
+			got, err := cs.CoreV1().Pods("game").Get(context.Background(), "web", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := got.Status
+			if s.Phase != corev1.PodPending || s.PodIP != "10.42.1.5" || s.HostIP != "10.42.1.5" ||
+				!reflect.DeepEqual(s.PodIPs, []corev1.PodIP{{IP: "10.42.1.5"}}) || !reflect.DeepEqual(s.HostIPs, []corev1.HostIP{{IP: "10.42.1.5"}}) {
+				t.Errorf("phase %s podIP %s %v hostIP %s %v, want Pending and the node's IP", s.Phase, s.PodIP, s.PodIPs, s.HostIP, s.HostIPs)
+			}
+			if s.StartTime == nil || !s.StartTime.Time.Equal(t0) {
+				t.Errorf("startTime %v, want %v", s.StartTime, t0)
+			}
+			if !hasPodCondition(s.Conditions, corev1.PodScheduled, corev1.ConditionTrue) || !hasPodCondition(s.Conditions, corev1.PodReady, corev1.ConditionFalse) {
+				t.Errorf("conditions %+v, want PodScheduled True and Ready False", s.Conditions)
+			}
+			if len(s.ContainerStatuses) != 2 || len(s.InitContainerStatuses) != tt.wantInit {
+				t.Fatalf("%d container and %d init container statuses, want 2 and %d", len(s.ContainerStatuses), len(s.InitContainerStatuses), tt.wantInit)
+			}
+			for _, cst := range append(s.InitContainerStatuses, s.ContainerStatuses...) {
+				if cst.State.Waiting == nil || cst.State.Waiting.Reason != tt.wantWaiting || cst.Image == "" {
+					t.Errorf("container %s state %+v, want waiting %s", cst.Name, cst.State, tt.wantWaiting)
+				}
+			}
+		})
+	}
+}
+
+// assertUIDPatch checks that the pod was patched on its status subresource,
+// with its UID as a precondition, as kubelet does.
+func assertUIDPatch(t *testing.T, actions []clienttesting.Action, uid types.UID) {
+	t.Helper()
+	for _, a := range actions {
+		p, ok := a.(clienttesting.PatchAction)
+		if !ok || a.GetResource().Resource != "pods" {
+			continue
+		}
+		var body struct {
+			Metadata struct{ UID types.UID } `json:"metadata"`
+		}
+		if err := json.Unmarshal(p.GetPatch(), &body); err != nil {
+			t.Fatal(err)
+		}
+		if a.GetSubresource() != "status" || p.GetPatchType() != types.StrategicMergePatchType || body.Metadata.UID != uid {
+			t.Errorf("pod patched on %q with %s and uid %q, want status, strategic merge, uid %q", a.GetSubresource(), p.GetPatchType(), body.Metadata.UID, uid)
+		}
+		return
+	}
+	t.Fatalf("no pod status patch among %v", actions)
+}
+
+func hasPodCondition(conds []corev1.PodCondition, t corev1.PodConditionType, s corev1.ConditionStatus) bool {
+	for _, c := range conds {
+		if c.Type == t {
+			return c.Status == s
+		}
+	}
+	return false
+}
+
+func TestSyncPodLeavesOthersAlone(t *testing.T) {
+	pod := testPod("web", "uid-web", "10.42.1.5")
+	posted := pod.DeepCopy()
+	posted.Status = firstStatus(pod, "10.42.1.5", metav1.NewTime(t0))
+	otherScheduler := pod.DeepCopy()
+	otherScheduler.Spec.SchedulerName = corev1.DefaultSchedulerName
+	tests := []struct {
+		name string
+		objs []runtime.Object
+	}{
+		{"pod on another host's node", []runtime.Object{testNode(pod, "10.42.1.5", "h2"), pod}},
+		{"pod whose node is not known yet", []runtime.Object{pod}},
+		{"pod not bound yet", []runtime.Object{testPod("web", "uid-web", "")}},
+		{"pod of another scheduler", []runtime.Object{testNode(pod, "10.42.1.5", testHost), otherScheduler}},
+		{"pod whose status is posted", []runtime.Object{testNode(pod, "10.42.1.5", testHost), posted}},
+		{"pod that is gone", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, cs := newTestAgent(t, newClock(), nil, tt.objs...)
+			if err := a.syncPod(context.Background(), "game/web"); err != nil {
+				t.Fatal(err)
+			}
+			if w := writes(cs.Actions()); len(w) != 0 {
+				t.Errorf("writes %v, want none", w)
+			}
+		})
+	}
+}
+
+// fakeSandboxes records its calls, as "start UID" and "stop UID".
+type fakeSandboxes struct {
+	calls    []string
+	startErr error
+	stopping bool // Stop reports the sandbox still stopping
+}
+
+func (f *fakeSandboxes) Watch(func(string)) {}
+
+func (f *fakeSandboxes) Collect(context.Context, map[types.UID]bool) error { return nil }
+
+func (f *fakeSandboxes) Start(_ context.Context, pod *corev1.Pod, node *corev1.Node) error {
+	f.calls = append(f.calls, "start "+string(pod.UID)+" on "+node.Name)
+	return f.startErr
+}
+
+func (f *fakeSandboxes) Stop(_ context.Context, pod *corev1.Pod) (bool, error) {
+	f.calls = append(f.calls, "stop "+string(pod.UID))
+	return !f.stopping, nil
+}
+
+func TestSyncPodDeletion(t *testing.T) {
+	pod := testPod("web", "uid-web", "10.42.1.5")
+	pod.DeletionTimestamp = ptr.To(metav1.NewTime(t0))
+	pod.DeletionGracePeriodSeconds = ptr.To[int64](30)
+	node := testNode(pod, "10.42.1.5", testHost)
+	tests := []struct {
+		name      string
+		sandboxes *fakeSandboxes
+		wantCalls []string
+		wantWrite bool
+	}{
+		{"without sandboxes", nil, nil, true},
+		{"the sandbox stops first", &fakeSandboxes{}, []string{"stop uid-web"}, true},
+		{"a sandbox still stopping keeps the pod", &fakeSandboxes{stopping: true}, []string{"stop uid-web"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sb Sandboxes
+			if tt.sandboxes != nil {
+				sb = tt.sandboxes
+			}
+			a, cs := newTestAgent(t, newClock(), sb, node, pod)
+			if err := a.syncPod(context.Background(), "game/web"); err != nil {
+				t.Fatal(err)
+			}
+			w := writes(cs.Actions())
+			if !tt.wantWrite {
+				if len(w) != 0 {
+					t.Fatalf("writes %v, want none while the sandbox stops", w)
+				}
+				return
+			}
+			if len(w) != 1 {
+				t.Fatalf("writes %v, want one delete", w)
+			}
+			del, ok := w[0].(clienttesting.DeleteAction)
+			if !ok {
+				t.Fatalf("write %v, want a delete", w[0])
+			}
+			opts := del.GetDeleteOptions()
+			if ptr.Deref(opts.GracePeriodSeconds, -1) != 0 || opts.Preconditions == nil || ptr.Deref(opts.Preconditions.UID, "") != pod.UID {
+				t.Errorf("delete options %+v, want grace period 0 and UID precondition %s", opts, pod.UID)
+			}
+			if tt.sandboxes != nil && !reflect.DeepEqual(tt.sandboxes.calls, tt.wantCalls) {
+				t.Errorf("sandbox calls %v, want %v", tt.sandboxes.calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+// TestSandboxLifecycle walks one pod name through Start, a retry, a new
+// pod under the same name, and the pod object vanishing.
+func TestSandboxLifecycle(t *testing.T) {
+	first := testPod("web", "uid-1", "10.42.1.5")
+	second := testPod("web", "uid-2", "10.42.1.5")
+	node := testNode(first, "10.42.1.5", testHost)
+	sb := &fakeSandboxes{startErr: context.DeadlineExceeded}
+	a, _ := newTestAgent(t, newClock(), sb, node, first)
+	ctx := context.Background()
+	steps := []struct {
+		name      string
+		change    func()
+		wantErr   bool
+		wantCalls []string
+	}{
+		{"a failed start is returned, for a retry", func() {}, true, []string{"start uid-1 on " + node.Name}},
+		{"the retry starts it", func() { sb.startErr = nil }, false, []string{"start uid-1 on " + node.Name}},
+		{"a started pod gets its spec again, for changes such as activeDeadlineSeconds", func() {}, false, []string{"start uid-1 on " + node.Name}},
+		{"a new pod of the same name, on its own node at the same IP, replaces the old sandbox", func() {
+			_ = a.pods.GetIndexer().Update(second)
+			_ = a.nodes.GetIndexer().Update(testNode(second, "10.42.1.5", testHost))
+		}, false, []string{"stop uid-1", "start uid-2 on " + node.Name}},
+		{"a pod object that vanished is stopped", func() { _ = a.pods.GetIndexer().Delete(second) }, false, []string{"stop uid-2"}},
+		{"and only once", func() {}, false, nil},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			step.change()
+			sb.calls = nil
+			if err := a.syncPod(ctx, "game/web"); (err != nil) != step.wantErr {
+				t.Fatalf("err %v, want error: %v", err, step.wantErr)
+			}
+			if !reflect.DeepEqual(sb.calls, step.wantCalls) {
+				t.Errorf("calls %v, want %v", sb.calls, step.wantCalls)
+			}
+		})
+	}
+}
