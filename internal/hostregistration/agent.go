@@ -117,9 +117,6 @@ func newAgent(cfg Config) *agent {
 	}
 	a.watchNodes()
 	a.watchPods()
-	if cfg.Sandboxes != nil {
-		cfg.Sandboxes.Watch(a.podQueue.Add)
-	}
 	return a
 }
 
@@ -133,6 +130,9 @@ func newQueue(name string) workqueue.TypedRateLimitingInterface[string] {
 func (a *agent) serve(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.heartbeat(ctx) })
+	if a.cfg.Sandboxes != nil {
+		wg.Go(func() { a.requeueStopped(ctx, a.cfg.Sandboxes.Stopped()) })
+	}
 	for _, f := range a.factories {
 		f.Start(ctx.Done())
 	}
@@ -150,6 +150,19 @@ func (a *agent) serve(ctx context.Context) {
 	wg.Wait()
 	for _, f := range a.factories {
 		f.Shutdown()
+	}
+}
+
+// requeueStopped queues each pod whose sandbox has stopped, so that Stop
+// is asked again and the pod's deletion finishes.
+func (a *agent) requeueStopped(ctx context.Context, stopped <-chan string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case key := <-stopped:
+			a.podQueue.Add(key)
+		}
 	}
 }
 

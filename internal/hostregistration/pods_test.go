@@ -130,7 +130,7 @@ type fakeSandboxes struct {
 	stopping bool // Stop reports the sandbox still stopping
 }
 
-func (f *fakeSandboxes) Watch(func(string)) {}
+func (f *fakeSandboxes) Stopped() <-chan string { return nil }
 
 func (f *fakeSandboxes) Collect(context.Context, map[types.UID]bool) error { return nil }
 

@@ -28,15 +28,15 @@ import (
 // the pod object with grace period 0, and when the pod object is gone. It
 // begins stopping (honouring the pod's grace period) and returns at once,
 // reporting whether nothing of the pod runs any more; until then the
-// implementation calls the requeue function given to Watch when the pod
-// has stopped, and the agent calls Stop again. It is also called for pods
+// implementation sends the pod's key ("namespace/name") on Stopped once
+// the pod has stopped, and the agent calls Stop again. It is also called for pods
 // that Start never saw, and must then report stopped.
 //
 // Collect is called once the agent knows which pods are bound to its
 // nodes (keep, by UID), after a restart: what remains of any other pod
 // goes.
 type Sandboxes interface {
-	Watch(requeue func(key string))
+	Stopped() <-chan string
 	Start(ctx context.Context, pod *corev1.Pod, node *corev1.Node) error
 	Stop(ctx context.Context, pod *corev1.Pod) (stopped bool, err error)
 	Collect(ctx context.Context, keep map[types.UID]bool) error

@@ -80,9 +80,14 @@ type Agent struct {
 	events  *eventSink
 	backoff *backoffs
 
+	// life ends when Run returns: teardown that retries stops then.
+	life context.Context
+	end  context.CancelFunc
+
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
-	requeue func(key string)
+	// stoppedC carries the keys of pods whose workers are done.
+	stoppedC chan string
 }
 
 var _ hostregistration.Sandboxes = (*Agent)(nil)
@@ -110,18 +115,21 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = klog.Background()
 	}
+	life, end := context.WithCancel(context.Background())
 	return &Agent{
+		life: life, end: end,
 		cfg: cfg, log: cfg.Log.WithName("podrunner"),
-		events:  newEventSink(cfg.Client),
-		backoff: newBackoffs(cfg.Now),
-		workers: map[types.UID]*podWorker{},
-		requeue: func(string) {},
+		events:   newEventSink(cfg.Client),
+		backoff:  newBackoffs(cfg.Now),
+		workers:  map[types.UID]*podWorker{},
+		stoppedC: make(chan string),
 	}, nil
 }
 
 // Run hands container exits to their pods' workers until ctx ends.
 func (a *Agent) Run(ctx context.Context) {
 	defer a.events.shutdown()
+	defer a.end()
 	for {
 		select {
 		case <-ctx.Done():
@@ -134,12 +142,8 @@ func (a *Agent) Run(ctx context.Context) {
 	}
 }
 
-// Watch implements hostregistration.Sandboxes.
-func (a *Agent) Watch(requeue func(key string)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.requeue = requeue
-}
+// Stopped implements hostregistration.Sandboxes.
+func (a *Agent) Stopped() <-chan string { return a.stoppedC }
 
 // Start implements hostregistration.Sandboxes: it starts the pod's worker, which
 // adopts whatever of the pod already runs.
@@ -185,12 +189,16 @@ func (a *Agent) Stop(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	return true, removeLogs(a.cfg.LogDir, pod)
 }
 
-// stopped is called by a worker when its pod is down.
+// stopped is called by a worker when its pod is down: the pod's key goes
+// out on Stopped without holding the worker up, until the agent stops.
 func (a *Agent) stopped(pod *corev1.Pod) {
-	a.mu.Lock()
-	requeue := a.requeue
-	a.mu.Unlock()
-	requeue(cache.MetaObjectToName(pod).String())
+	key := cache.MetaObjectToName(pod).String()
+	go func() {
+		select {
+		case a.stoppedC <- key:
+		case <-a.life.Done():
+		}
+	}()
 }
 
 // Collect implements hostregistration.Sandboxes: it removes the sandboxes,

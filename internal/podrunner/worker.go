@@ -263,9 +263,12 @@ func (w *podWorker) refreshVolumes(ctx context.Context) {
 }
 
 // terminate stops the pod's containers honouring its grace period and
-// preStop hooks, posts their final status, and removes the sandbox.
+// preStop hooks, posts their final status, and removes the sandbox, until
+// the agent stops.
 func (w *podWorker) terminate() {
-	ctx := context.Background()
+	// Teardown ends with the agent: what is left then, the next agent
+	// adopts or collects.
+	ctx := w.a.life
 	if !w.finished {
 		// Readiness probes go on while containers stop, liveness and
 		// startup probes do not, as on a kubelet.
@@ -277,13 +280,30 @@ func (w *podWorker) terminate() {
 		w.syncStatus(ctx)
 	}
 	w.probes.stopAll()
+	remove := func(ctx context.Context) error { return w.a.removeSandbox(ctx, string(w.uid)) }
+	if err := retryRemoval(w.a.life, remove, w.log); err != nil {
+		// The next agent's Collect removes what is left.
+		w.log.Error(err, "Gave up removing the pod's sandbox: the agent is stopping; left behind for the next agent")
+	}
+}
+
+// retryRemoval runs remove every second until it succeeds or life ends,
+// and then returns what it could not remove.
+func retryRemoval(life context.Context, remove func(context.Context) error, log klog.Logger) error {
 	for {
-		err := w.a.removeSandbox(ctx, string(w.uid))
+		err := remove(life)
 		if err == nil {
-			return
+			return nil
 		}
-		w.log.Error(err, "Removing the pod's sandbox, will retry")
-		time.Sleep(time.Second)
+		if life.Err() != nil {
+			return err
+		}
+		log.Error(err, "Removing the pod's sandbox, will retry")
+		select {
+		case <-life.Done():
+			return err
+		case <-time.After(time.Second):
+		}
 	}
 }
 
