@@ -16,15 +16,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fargo-dev/fargo/internal/reconcile"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/hostclient"
@@ -45,20 +44,16 @@ type Monitor struct {
 	now           func() time.Time
 
 	hostStore, leaseStore cache.Store
-	// queue holds names of hosts to look at.
-	queue workqueue.TypedRateLimitingInterface[string]
+	// loop holds names of hosts to look at.
+	loop *reconcile.Loop[string]
 }
 
 // New returns a Monitor that counts a host alive while now() is before its
 // Lease's renewTime plus leaseDuration. Register connects it to informers.
 func New(hosts *hostclient.Client, leaseDuration time.Duration, now func() time.Time) *Monitor {
-	return &Monitor{
-		hosts:         hosts,
-		leaseDuration: leaseDuration,
-		now:           now,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "fargo-host-monitor"}),
-	}
+	m := &Monitor{hosts: hosts, leaseDuration: leaseDuration, now: now}
+	m.loop = reconcile.New("fargo-host-monitor", m.sync)
+	return m
 }
 
 // Register watches hostInformer (hostclient.NewInformer) and leaseInformer
@@ -83,23 +78,32 @@ func (m *Monitor) Register(hostInformer, leaseInformer cache.SharedIndexInformer
 
 func (m *Monitor) enqueueHost(obj any) {
 	if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
-		m.queue.Add(key)
+		m.loop.Add(key)
 	}
 }
 
 // enqueueLease queues the host whose heartbeat lease obj is, if any.
 func (m *Monitor) enqueueLease(obj any) {
+	if host := hostOfLease(obj); host != "" {
+		m.loop.Add(host)
+	}
+}
+
+// hostOfLease names the host whose heartbeat lease obj is, or "".
+func hostOfLease(obj any) string {
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	if err != nil {
-		return
+		return ""
 	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil || ns != v1.SystemNamespace {
-		return
+		return ""
 	}
-	if host, ok := strings.CutPrefix(name, leasePrefix); ok && host != "" {
-		m.queue.Add(host)
+	host, _ := strings.CutPrefix(name, leasePrefix)
+	if host == name {
+		return ""
 	}
+	return host
 }
 
 // Run works until ctx ends, which it reports as a nil error. The caller has
@@ -108,36 +112,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 	if m.hostStore == nil {
 		return errors.New("hostmonitor: Run before Register")
 	}
-	defer utilruntime.HandleCrash()
-	go func() {
-		<-ctx.Done()
-		m.queue.ShutDown()
-	}()
-	for m.next(ctx) {
-	}
+	m.loop.Run(ctx, 1)
 	return nil
-}
-
-// next looks at one queued host; false once the queue shut down.
-func (m *Monitor) next(ctx context.Context) bool {
-	name, shutdown := m.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer m.queue.Done(name)
-	recheck, err := m.sync(ctx, name)
-	if err != nil {
-		if ctx.Err() == nil {
-			klog.FromContext(ctx).Error(err, "Writing host Ready condition", "host", name)
-		}
-		m.queue.AddRateLimited(name)
-		return true
-	}
-	m.queue.Forget(name)
-	if recheck > 0 {
-		m.queue.AddAfter(name, recheck)
-	}
-	return true
 }
 
 // sync brings the Ready condition of the host called name up to date. It

@@ -14,11 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fargo-dev/fargo/internal/reconcile"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
@@ -98,8 +99,8 @@ type agent struct {
 	factories []informers.SharedInformerFactory
 	nodes     cache.SharedIndexInformer
 	pods      cache.SharedIndexInformer
-	nodeQueue workqueue.TypedRateLimitingInterface[string]
-	podQueue  workqueue.TypedRateLimitingInterface[string]
+	nodeLoop  *reconcile.Loop[string]
+	podLoop   *reconcile.Loop[string]
 	leases    *leaseKeeper
 	sandboxes *sandboxSet
 	admitter  *admitter
@@ -109,20 +110,20 @@ func newAgent(cfg Config) *agent {
 	a := &agent{
 		cfg:       cfg,
 		log:       cfg.Log,
-		nodeQueue: newQueue("hostregistration-nodes"),
-		podQueue:  newQueue("hostregistration-pods"),
 		leases:    newLeaseKeeper(cfg.Client, cfg.Now),
 		sandboxes: newSandboxSet(cfg.Sandboxes),
 		admitter:  newAdmitter(),
 	}
+	a.nodeLoop = reconcile.New("hostregistration-nodes", withoutRequeue(a.syncNode))
+	a.podLoop = reconcile.New("hostregistration-pods", withoutRequeue(a.syncPod))
 	a.watchNodes()
 	a.watchPods()
 	return a
 }
 
-func newQueue(name string) workqueue.TypedRateLimitingInterface[string] {
-	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
+// withoutRequeue adapts a sync that only fails or succeeds to the loop.
+func withoutRequeue(sync func(context.Context, string) error) reconcile.Func[string] {
+	return func(ctx context.Context, key string) (time.Duration, error) { return 0, sync(ctx, key) }
 }
 
 // serve runs until ctx ends and returns only when every goroutine it
@@ -139,14 +140,10 @@ func (a *agent) serve(ctx context.Context) {
 	if cache.WaitForCacheSync(ctx.Done(), a.nodes.HasSynced, a.pods.HasSynced) {
 		a.collectSandboxes(ctx)
 		wg.Go(func() { a.renewNodesEvery(ctx) })
-		for range workers {
-			wg.Go(func() { runWorker(ctx, a.log, a.nodeQueue, a.syncNode) })
-			wg.Go(func() { runWorker(ctx, a.log, a.podQueue, a.syncPod) })
-		}
+		wg.Go(func() { a.nodeLoop.Run(ctx, workers) })
+		wg.Go(func() { a.podLoop.Run(ctx, workers) })
 	}
 	<-ctx.Done()
-	a.nodeQueue.ShutDown()
-	a.podQueue.ShutDown()
 	wg.Wait()
 	for _, f := range a.factories {
 		f.Shutdown()
@@ -161,26 +158,8 @@ func (a *agent) requeueStopped(ctx context.Context, stopped <-chan string) {
 		case <-ctx.Done():
 			return
 		case key := <-stopped:
-			a.podQueue.Add(key)
+			a.podLoop.Add(key)
 		}
-	}
-}
-
-// runWorker syncs keys from q until q shuts down; a key that fails is
-// retried with the queue's backoff.
-func runWorker(ctx context.Context, log klog.Logger, q workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error) {
-	for {
-		key, quit := q.Get()
-		if quit {
-			return
-		}
-		if err := sync(ctx, key); err != nil && ctx.Err() == nil {
-			log.Error(err, "Sync failed, will retry", "key", key)
-			q.AddRateLimited(key)
-		} else {
-			q.Forget(key)
-		}
-		q.Done(key)
 	}
 }
 

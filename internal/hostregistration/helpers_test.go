@@ -101,7 +101,6 @@ func newTestAgent(t *testing.T, clk *clock, sandboxes Sandboxes, objs ...runtime
 	cfg, cs := testConfig(t, clk, objs...)
 	cfg.Sandboxes = sandboxes
 	a := newAgent(cfg)
-	t.Cleanup(func() { a.nodeQueue.ShutDown(); a.podQueue.ShutDown() })
 	for _, obj := range objs {
 		var err error
 		switch o := obj.(type) {

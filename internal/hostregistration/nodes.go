@@ -46,21 +46,21 @@ func (a *agent) watchNodes() {
 	_, _ = a.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			if n := a.own(obj); n != nil {
-				a.nodeQueue.Add(n.Name)
+				a.nodeLoop.Add(n.Name)
 				// The pod may have been seen before its node.
 				if ref, ok := podnode.PodOf(n); ok {
-					a.podQueue.Add(ref.Key())
+					a.podLoop.Add(ref.Key())
 				}
 			}
 		},
 		UpdateFunc: func(_, obj any) {
 			if n := a.own(obj); n != nil && a.needsStatus(n) {
-				a.nodeQueue.Add(n.Name)
+				a.nodeLoop.Add(n.Name)
 			}
 		},
 		DeleteFunc: func(obj any) {
 			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				a.nodeQueue.Add(key)
+				a.nodeLoop.Add(key)
 			}
 		},
 	})
@@ -92,7 +92,7 @@ func (a *agent) ownNode(name string) *corev1.Node {
 func (a *agent) renewNodesEvery(ctx context.Context) {
 	every(ctx, a.cfg.RenewInterval, func() {
 		for _, key := range a.nodes.GetIndexer().ListKeys() {
-			a.nodeQueue.Add(key)
+			a.nodeLoop.Add(key)
 		}
 	})
 }

@@ -27,7 +27,7 @@ func (a *agent) watchPods() {
 	a.pods = f.Core().V1().Pods().Informer()
 	enqueueBound := func(obj any) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.SchedulerName == podnode.SchedulerName && p.Spec.NodeName != "" {
-			a.podQueue.Add(cache.MetaObjectToName(p).String())
+			a.podLoop.Add(cache.MetaObjectToName(p).String())
 		}
 	}
 	_, _ = a.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -36,7 +36,7 @@ func (a *agent) watchPods() {
 		DeleteFunc: func(obj any) {
 			// Whatever the pod was, a sandbox started for it must stop.
 			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				a.podQueue.Add(key)
+				a.podLoop.Add(key)
 			}
 		},
 	})

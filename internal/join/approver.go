@@ -8,17 +8,18 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/fargo-dev/fargo/internal/reconcile"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"k8s.io/klog/v2"
@@ -42,12 +43,13 @@ var allowedUsages = []certificatesv1.KeyUsage{
 func RunApprover(ctx context.Context, cs kubernetes.Interface) error {
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	informer := factory.Certificates().V1().CertificateSigningRequests()
-	queue := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "fargo-join-approver"})
-	defer queue.ShutDown()
+	a := approver{cs: cs, get: informer.Lister().Get}
+	loop := reconcile.New("fargo-join-approver", func(ctx context.Context, name string) (time.Duration, error) {
+		return 0, a.handle(ctx, name)
+	})
 	enqueue := func(obj any) {
 		if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
-			queue.Add(key)
+			loop.Add(key)
 		}
 	}
 	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -61,35 +63,13 @@ func RunApprover(ctx context.Context, cs kubernetes.Interface) error {
 	if !cache.WaitForCacheSync(ctx.Done(), informer.Informer().HasSynced) {
 		return nil
 	}
-	go func() {
-		<-ctx.Done()
-		queue.ShutDown()
-	}()
-	a := approver{cs: cs, get: informer.Lister().Get}
-	for a.next(ctx, queue) {
-	}
+	loop.Run(ctx, 1)
 	return nil
 }
 
 type approver struct {
 	cs  kubernetes.Interface
 	get func(name string) (*certificatesv1.CertificateSigningRequest, error)
-}
-
-// next handles one queued request; false once the queue shut down.
-func (a approver) next(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string]) bool {
-	name, shutdown := queue.Get()
-	if shutdown {
-		return false
-	}
-	defer queue.Done(name)
-	if err := a.handle(ctx, name); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "approving host CSR", "csr", name)
-		queue.AddRateLimited(name)
-		return true
-	}
-	queue.Forget(name)
-	return true
 }
 
 func (a approver) handle(ctx context.Context, name string) error {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fargo-dev/fargo/internal/reconcile"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,8 +26,6 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	"github.com/fargo-dev/fargo/internal/hostclient"
 )
@@ -100,7 +100,7 @@ type controller struct {
 	services corelisters.ServiceLister
 	hostInf  cache.SharedIndexInformer
 	synced   []cache.InformerSynced
-	queue    workqueue.TypedRateLimitingInterface[string]
+	loop     *reconcile.Loop[string]
 	// memory is only touched by the worker, which is alone.
 	memory map[types.NamespacedName]memory
 	// started and passes count begun and finished allocation passes, for
@@ -117,11 +117,10 @@ func newController(cfg Config, recorder record.EventRecorder) (*controller, erro
 		factory:  factory,
 		services: svcInf.Lister(),
 		hostInf:  hostclient.NewInformer(cfg.Dynamic, resync),
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: Component}),
-		memory: map[types.NamespacedName]memory{},
+		memory:   map[types.NamespacedName]memory{},
 	}
-	enqueue := func(any) { c.queue.Add(allKey) }
+	c.loop = reconcile.New(Component, c.pass)
+	enqueue := func(any) { c.loop.Add(allKey) }
 	handler := cache.ResourceEventHandlerFuncs{AddFunc: enqueue, UpdateFunc: func(_, o any) { enqueue(o) }, DeleteFunc: enqueue}
 	for _, inf := range []cache.SharedIndexInformer{svcInf.Informer(), c.hostInf} {
 		if _, err := inf.AddEventHandler(handler); err != nil {
@@ -135,39 +134,21 @@ func newController(cfg Config, recorder record.EventRecorder) (*controller, erro
 // run starts the informers and works until ctx ends.
 func (c *controller) run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
 	c.factory.Start(ctx.Done())
 	defer c.factory.Shutdown()
 	go c.hostInf.Run(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return nil
 	}
-	for c.next(ctx) {
-	}
+	c.loop.Run(ctx, 1)
 	return nil
 }
 
-// next runs one allocation pass; false once the queue shut down.
-func (c *controller) next(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
+// pass runs one allocation pass over every Service.
+func (c *controller) pass(ctx context.Context, _ string) (time.Duration, error) {
 	c.started.Add(1)
 	defer c.passes.Add(1)
-	if err := c.sync(ctx); err != nil {
-		if ctx.Err() == nil {
-			klog.FromContext(ctx).Error(err, "Writing load-balancer statuses")
-		}
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return 0, c.sync(ctx)
 }
 
 // sync allocates for every Service and carries out each one's step.

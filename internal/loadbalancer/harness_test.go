@@ -173,7 +173,7 @@ func (e *env) waitEvent(name, reason, message string) {
 func (e *env) pass() {
 	e.t.Helper()
 	n := e.c.started.Load()
-	e.c.queue.Add(allKey)
+	e.c.loop.Add(allKey)
 	testwait.Eventually(e.t, waitTimeout, "an allocation pass", func(context.Context) error {
 		if e.c.passes.Load() <= n {
 			return fmt.Errorf("%d passes", e.c.passes.Load())

@@ -11,13 +11,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fargo-dev/fargo/internal/reconcile"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/profile"
@@ -41,24 +40,21 @@ type Profiles interface {
 type Controller struct {
 	profiles Profiles
 	pods     kubernetes.Interface
-	queue    workqueue.TypedRateLimitingInterface[string]
+	loop     *reconcile.Loop[string]
 }
 
 // New returns a controller; Register connects it to an informer.
 func New(profiles Profiles, pods kubernetes.Interface) *Controller {
-	return &Controller{
-		profiles: profiles,
-		pods:     pods,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "fargateprofiles"}),
-	}
+	c := &Controller{profiles: profiles, pods: pods}
+	c.loop = reconcile.New("fargateprofiles", c.Reconcile)
+	return c
 }
 
 // Register queues every profile the informer sees added, changed or deleted.
 func (c *Controller) Register(informer cache.SharedIndexInformer) error {
 	enqueue := func(obj any) {
 		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-			c.queue.Add(key)
+			c.loop.Add(key)
 		}
 	}
 	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -70,35 +66,7 @@ func (c *Controller) Register(informer cache.SharedIndexInformer) error {
 }
 
 // Run works the queue until ctx ends.
-func (c *Controller) Run(ctx context.Context) {
-	defer utilruntime.HandleCrash()
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	requeue, err := c.Reconcile(ctx, name)
-	switch {
-	case err != nil:
-		klog.FromContext(ctx).Error(err, "reconciling Fargate profile", "profile", name)
-		c.queue.AddRateLimited(name)
-	case requeue > 0:
-		c.queue.Forget(name)
-		c.queue.AddAfter(name, requeue)
-	default:
-		c.queue.Forget(name)
-	}
-	return true
-}
+func (c *Controller) Run(ctx context.Context) { c.loop.Run(ctx, 1) }
 
 // Reconcile takes the named profile one step towards where it should be. It
 // returns how soon to look again when waiting on something outside the

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -140,22 +141,10 @@ type cleanupItem struct {
 	pod  types.UID
 }
 
-// cleanWorker deletes pod-nodes of deleted pods until the queue shuts down.
-func (s *Scheduler) cleanWorker(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		item, shutdown := s.cleanup.Get()
-		if shutdown {
-			return
-		}
-		if err := s.deleteNode(ctx, item); err != nil && ctx.Err() == nil {
-			klog.ErrorS(err, "fargate-scheduler: deleting pod-node", "node", item.node)
-			s.cleanup.AddRateLimited(item)
-		} else {
-			s.cleanup.Forget(item)
-		}
-		s.cleanup.Done(item)
-	}
+// cleanNode deletes a pod-node of a deleted pod; a failure is retried
+// with back-off.
+func (s *Scheduler) cleanNode(ctx context.Context, item cleanupItem) (time.Duration, error) {
+	return 0, s.deleteNode(ctx, item)
 }
 
 // deleteNode deletes the node and its Lease in kube-node-lease; NotFound is

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fargo-dev/fargo/internal/reconcile"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -314,12 +316,25 @@ func TestPodTombstoneCleansUp(t *testing.T) {
 	s := New(Config{})
 	pod := testPod("p")
 	s.acct.putNode(nodeRecord{name: "n", host: "h", pod: podnode.PodRef{Namespace: testNS, Name: "p", UID: pod.UID}})
+	got := make(chan cleanupItem, 1)
+	s.cleanup = reconcile.New("test", func(_ context.Context, item cleanupItem) (time.Duration, error) {
+		got <- item
+		return 0, nil
+	})
 	s.podDeleted(cache.DeletedFinalStateUnknown{Key: "default/p", Obj: pod})
 	if s.cleanup.Len() != 1 {
 		t.Fatalf("cleanup queue has %d items, want 1", s.cleanup.Len())
 	}
-	if item, _ := s.cleanup.Get(); item != (cleanupItem{node: "n", pod: pod.UID}) {
-		t.Errorf("cleanup %+v", item)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.cleanup.Run(ctx, 1)
+	select {
+	case item := <-got:
+		if item != (cleanupItem{node: "n", pod: pod.UID}) {
+			t.Errorf("cleanup %+v", item)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("nothing cleaned up")
 	}
 }
 

@@ -13,9 +13,12 @@ package scheduler
 
 import (
 	"context"
-	"k8s.io/apimachinery/pkg/types"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fargo-dev/fargo/internal/reconcile"
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
@@ -68,7 +71,7 @@ type Scheduler struct {
 	queue    *queue
 	limiter  *rate.Limiter
 	jobs     chan func(context.Context)
-	cleanup  workqueue.TypedRateLimitingInterface[cleanupItem]
+	cleanup  *reconcile.Loop[cleanupItem]
 	recorder record.EventRecorder // set in Run unless a test set it
 	pods     cache.Store
 	nodes    cache.Store
@@ -106,17 +109,17 @@ func New(cfg Config) *Scheduler {
 	if cfg.ProfileSubnets == nil {
 		cfg.ProfileSubnets = func(string) []string { return nil }
 	}
-	return &Scheduler{
+	s := &Scheduler{
 		cfg:     cfg,
 		acct:    newAccounts(),
 		queue:   newQueue(),
 		limiter: rate.NewLimiter(rate.Limit(cfg.LaunchQPS), cfg.LaunchBurst),
 		jobs:    make(chan func(context.Context), 4*workers),
-		cleanup: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[cleanupItem](defaultBackoffBase, defaultBackoffMax),
-			workqueue.TypedRateLimitingQueueConfig[cleanupItem]{Name: "fargate-scheduler-cleanup"}),
 		workers: workers,
 	}
+	s.cleanup = reconcile.NewWithRateLimiter("fargate-scheduler-cleanup", s.cleanNode,
+		workqueue.NewTypedItemExponentialFailureRateLimiter[cleanupItem](defaultBackoffBase, defaultBackoffMax))
+	return s
 }
 
 // Register adds the scheduler's event handlers. pods must hold the pods
@@ -151,14 +154,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	stopEvents := s.startEvents(ctx)
 	defer stopEvents()
 	s.recover()
-	go func() {
-		<-ctx.Done()
-		s.cleanup.ShutDown()
-	}()
+	s.wg.Go(func() { s.cleanup.Run(ctx, s.workers) })
 	for range s.workers {
-		s.wg.Add(2)
+		s.wg.Add(1)
 		go s.work(ctx)
-		go s.cleanWorker(ctx)
 	}
 	for {
 		key, kicked, ok := s.queue.Pop(ctx)
