@@ -126,13 +126,13 @@ type step struct {
 // anything, so that a conflict in the last profile does not leave the
 // file half applied.
 func plan(ctx context.Context, client *profileclient.Client, profiles []v1.FargateProfile) ([]step, error) {
-	list, err := client.List(ctx, metav1.ListOptions{})
+	items, _, err := client.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)
 	}
 	existing := map[string]*v1.FargateProfile{}
-	for i := range list.Items {
-		existing[list.Items[i].Name] = &list.Items[i]
+	for i := range items {
+		existing[items[i].Name] = &items[i]
 	}
 	var steps []step
 	var conflicts []string

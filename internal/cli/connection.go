@@ -44,7 +44,7 @@ func (f *clientFlags) profiles() (*profileclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return profileclient.New(cfg)
+	return profileclient.NewForConfig(cfg)
 }
 
 // restConfig reads the kubeconfig named by the flags, $KUBECONFIG or the

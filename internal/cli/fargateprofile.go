@@ -181,7 +181,7 @@ func createAndWait(ctx context.Context, streams Streams, client *profileclient.C
 func waitActive(ctx context.Context, client *profileclient.Client, name string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	last, err := client.WaitFor(ctx, name, profileclient.Active(name))
+	last, err := profileclient.WaitFor(ctx, client, name, profileclient.Active(name))
 	return waitError(err, last, timeout, fmt.Sprintf("Fargate profile %q to become ACTIVE", name))
 }
 
@@ -285,12 +285,12 @@ func (f *getProfileFlags) find(ctx context.Context, client *profileclient.Client
 		}
 		return []v1.FargateProfile{*p}, nil
 	}
-	list, err := client.List(ctx, metav1.ListOptions{})
+	items, _, err := client.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err)
 	}
 	var profiles []v1.FargateProfile
-	for _, p := range list.Items {
+	for _, p := range items {
 		if inCluster(&p, f.cluster) {
 			profiles = append(profiles, p)
 		}
@@ -373,7 +373,7 @@ func runDeleteFargateProfile(ctx context.Context, streams Streams, f *deleteProf
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	last, err := client.WaitFor(ctx, f.name, profileclient.Gone(f.name))
+	last, err := profileclient.WaitFor(ctx, client, f.name, profileclient.Gone(f.name))
 	if err := waitError(err, last, f.timeout, fmt.Sprintf("Fargate profile %q to be deleted", f.name)); err != nil {
 		return err
 	}

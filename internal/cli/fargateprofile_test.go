@@ -67,7 +67,7 @@ func refuse(dyn *fake.FakeDynamicClient, verb string, err error) {
 func execute(t *testing.T, dyn *fake.FakeDynamicClient, verb func(Streams, *clientFlags) *cobra.Command, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	cmd := verb(Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, &clientFlags{client: profileclient.NewForDynamic(dyn)})
+	cmd := verb(Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, &clientFlags{client: profileclient.New(dyn)})
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
@@ -388,8 +388,8 @@ func finalize(dyn *fake.FakeDynamicClient, fail bool) {
 
 func finish(dyn *fake.FakeDynamicClient, fail bool) {
 	tracker := dyn.Tracker()
-	list, _ := profileclient.NewForDynamic(dyn).List(context.Background(), metav1.ListOptions{})
-	for _, p := range list.Items {
+	items, _, _ := profileclient.New(dyn).List(context.Background(), metav1.ListOptions{})
+	for _, p := range items {
 		if p.Status.Status != v1.StateDeleting {
 			continue
 		}

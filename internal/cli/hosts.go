@@ -50,7 +50,7 @@ func runGetHosts(ctx context.Context, streams Streams, conn *clientFlags) error 
 	if err != nil {
 		return err
 	}
-	hosts, err := hostclient.New(dyn).List(ctx)
+	hosts, _, err := hostclient.New(dyn).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return apiError(err)
 	}

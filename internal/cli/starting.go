@@ -28,7 +28,7 @@ func (f *clientFlags) connect(ctx context.Context, errOut io.Writer) (*profilecl
 	if err != nil {
 		return nil, err
 	}
-	return profileclient.New(cfg)
+	return profileclient.NewForConfig(cfg)
 }
 
 // readyConfig is restConfig() once the cluster serves fargo's API: a verb

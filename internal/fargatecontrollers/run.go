@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	controller := profilecontroller.New(profileclient.NewForDynamic(dyn), cs)
+	controller := profilecontroller.New(profileclient.New(dyn), cs)
 	if err := controller.Register(profiles); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func newFake(t *testing.T, profiles ...*v1.FargateProfile) (*fake.FakeDynamicCli
 		objs = append(objs, u)
 	}
 	dyn := fake.NewSimpleDynamicClient(scheme, objs...)
-	return dyn, NewForDynamic(dyn)
+	return dyn, New(dyn)
 }
 
 func fp(name string, state v1.ProfileState, namespaces ...string) *v1.FargateProfile {
@@ -64,14 +64,14 @@ func TestCreateGetList(t *testing.T) {
 	if _, err := c.Create(ctx, want); !apierrors.IsAlreadyExists(err) {
 		t.Errorf("second Create: %v, want AlreadyExists", err)
 	}
-	list, err := c.List(ctx, metav1.ListOptions{})
+	items, resourceVersion, err := c.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := names(list.Items); !reflect.DeepEqual(names, []string{"a", "b"}) {
+	if names := names(items); !reflect.DeepEqual(names, []string{"a", "b"}) {
 		t.Errorf("List names %v, want [a b] in order", names)
 	}
-	if list.ResourceVersion == "" {
+	if resourceVersion == "" {
 		t.Errorf("List has no resourceVersion to watch from")
 	}
 }

@@ -58,7 +58,7 @@ func stateError(p *v1.FargateProfile) error {
 // sick apiserver is not hammered.
 const rewatchPause = 500 * time.Millisecond
 
-// WaitFor waits until cond is done for the profile called name and returns
+// WaitFor waits, through c, until cond is done for the profile called name and returns
 // the profile as cond last saw it (nil if it did not exist). It returns
 // cond's error, an API error from listing or watching, or ctx.Err() when
 // ctx ends first (context.DeadlineExceeded for a timeout).
@@ -67,20 +67,20 @@ const rewatchPause = 500 * time.Millisecond
 // resourceVersion, so no change in between is missed, and starts over when
 // the watch ends: the apiserver closes watches after a few minutes, and
 // expires old resourceVersions.
-func (c *Client) WaitFor(ctx context.Context, name string, cond Condition) (*v1.FargateProfile, error) {
+func WaitFor(ctx context.Context, c *Client, name string, cond Condition) (*v1.FargateProfile, error) {
 	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
 	var last *v1.FargateProfile
 	for {
-		list, err := c.List(ctx, opts)
+		items, resourceVersion, err := c.List(ctx, opts)
 		if err != nil {
 			return last, err
 		}
-		last = find(list.Items, name)
+		last = find(items, name)
 		if done, err := cond(last); done || err != nil {
 			return last, err
 		}
 		watchOpts := opts
-		watchOpts.ResourceVersion = list.ResourceVersion
+		watchOpts.ResourceVersion = resourceVersion
 		watchOpts.AllowWatchBookmarks = true
 		w, err := c.Watch(ctx, watchOpts)
 		if err != nil {

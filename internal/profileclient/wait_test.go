@@ -108,7 +108,7 @@ func TestWaitFor(t *testing.T) {
 			if tt.change != nil {
 				onFirstWatch(dyn, func() { changed <- tt.change(ctx, c) })
 			}
-			_, err := c.WaitFor(ctx, "a", tt.cond)
+			_, err := WaitFor(ctx, c, "a", tt.cond)
 			if got := errString(err); !strings.Contains(got, tt.wantErr) || (tt.wantErr == "") != (err == nil) {
 				t.Errorf("WaitFor error %q, want %q", got, tt.wantErr)
 			}
