@@ -30,7 +30,7 @@ func TestImageUpdateRestartsRunningContainer(t *testing.T) {
 	round(w)
 	w.update(withImage(pod, "two"))
 	round(w)
-	if got, want := rt.log(), []string{"start app", "stop app", "start app"}; !reflect.DeepEqual(got, want) {
+	if got, want := lifecycle(rt), []string{"start app", "stop app", "start app"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("runtime saw %q, want %q", got, want)
 	}
 	if !slices.ContainsFunc(drain(events), func(e string) bool {
@@ -48,9 +48,9 @@ func TestImageUpdateResetsBackOff(t *testing.T) {
 	pod := appPod(corev1.RestartPolicyAlways)
 	w, rt, _ := runWorker(t, pod)
 	round(w)
-	rt.exit(t, "app", 1)
+	exit(t, rt, "app", 1)
 	round(w) // the first restart does not wait
-	rt.exit(t, "app", 1)
+	exit(t, rt, "app", 1)
 	round(w)
 	if got := w.status().ContainerStatuses[0].State.Waiting; got == nil || got.Reason != "CrashLoopBackOff" {
 		t.Fatalf("waiting %+v, want CrashLoopBackOff after the second failure", got)
@@ -61,7 +61,7 @@ func TestImageUpdateResetsBackOff(t *testing.T) {
 	if st.State.Running == nil || st.Image != "two" {
 		t.Fatalf("after the image update: state %+v image %q, want running two at once", st.State, st.Image)
 	}
-	if n := len(rt.started()); n != 3 {
+	if n := len(rt.Called("StartContainer")); n != 3 {
 		t.Errorf("%d starts, want 3", n)
 	}
 }

@@ -22,7 +22,7 @@ func TestEphemeralContainerStartsInRunningPodAndNeverRestarts(t *testing.T) {
 	round(w)
 	w.update(withDebugger(w.current())) // as Agent.Start does on the pod's update
 	round(w)
-	if got, want := rt.started(), []string{"app", "debugger"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"app", "debugger"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q", got, want)
 	}
 	st := w.status()
@@ -41,10 +41,10 @@ func TestEphemeralContainerStartsInRunningPodAndNeverRestarts(t *testing.T) {
 		t.Errorf("kubelet API lookup of the debugger: %+v, %v; want its running attempt", ref, err)
 	}
 
-	rt.exit(t, "debugger", 0)
+	exit(t, rt, "debugger", 0)
 	round(w)
 	round(w)
-	if got := rt.started(); len(got) != 2 {
+	if got := rt.Called("StartContainer"); len(got) != 2 {
 		t.Errorf("started %q: an ephemeral container is never restarted", got)
 	}
 	if term := w.status().EphemeralContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 0 {
@@ -57,7 +57,7 @@ func TestEphemeralContainerStartsDuringInit(t *testing.T) {
 	pod.Spec.InitContainers = pod.Spec.InitContainers[1:] // setup only: it keeps running
 	w, rt, _ := runWorker(t, withDebugger(pod))
 	round(w)
-	if got, want := rt.started(), []string{"debugger", "setup"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"debugger", "setup"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("started %q, want %q: ephemeral containers need not wait for init", got, want)
 	}
 	if got := w.phase(); got != corev1.PodPending {

@@ -41,12 +41,12 @@ func condition(st corev1.PodStatus, t corev1.PodConditionType) corev1.PodConditi
 func TestSidecarStartsBeforeNextInitAndKeepsRunning(t *testing.T) {
 	w, rt, _ := runWorker(t, sidecarPod(corev1.RestartPolicyNever))
 	round(w)
-	if got, want := rt.started(), []string{"proxy", "setup"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy", "setup"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q: the sidecar first, the next init container without waiting for it to exit", got, want)
 	}
-	rt.exit(t, "setup", 0)
+	exit(t, rt, "setup", 0)
 	round(w)
-	if got, want := rt.started(), []string{"proxy", "setup", "app"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy", "setup", "app"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q", got, want)
 	}
 	st := w.status()
@@ -73,7 +73,7 @@ func TestNextInitWaitsForSidecarStartupProbe(t *testing.T) {
 	w, rt, _ := runWorker(t, pod)
 	round(w)
 	round(w)
-	if got, want := rt.started(), []string{"proxy"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q: setup must wait for the sidecar's startup probe", got, want)
 	}
 	st := w.status()
@@ -85,7 +85,7 @@ func TestNextInitWaitsForSidecarStartupProbe(t *testing.T) {
 	}
 	w.ctrs["proxy"].started.Store(true)
 	round(w)
-	if got, want := rt.started(), []string{"proxy", "setup"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy", "setup"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q once the startup probe passed", got, want)
 	}
 }
@@ -93,11 +93,11 @@ func TestNextInitWaitsForSidecarStartupProbe(t *testing.T) {
 func TestSidecarRestartsUnderRestartPolicyNever(t *testing.T) {
 	w, rt, _ := runWorker(t, sidecarPod(corev1.RestartPolicyNever))
 	round(w)
-	rt.exit(t, "setup", 0)
+	exit(t, rt, "setup", 0)
 	round(w)
-	rt.exit(t, "proxy", 1)
+	exit(t, rt, "proxy", 1)
 	round(w)
-	if got, want := rt.started(), []string{"proxy", "setup", "app", "proxy"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy", "setup", "app", "proxy"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q: a sidecar restarts whatever the pod's restartPolicy", got, want)
 	}
 	st := w.status()
@@ -123,9 +123,9 @@ func TestSidecarDoesNotKeepFinishedPodRunning(t *testing.T) {
 		t.Run(string(tt.policy), func(t *testing.T) {
 			w, rt, _ := runWorker(t, sidecarPod(tt.policy))
 			round(w)
-			rt.exit(t, "setup", 0)
+			exit(t, rt, "setup", 0)
 			round(w)
-			rt.exit(t, "app", tt.code)
+			exit(t, rt, "app", tt.code)
 			round(w)
 			if got := w.phase(); got != tt.want {
 				t.Errorf("phase %s with the sidecar running, want %s", got, tt.want)
@@ -134,9 +134,9 @@ func TestSidecarDoesNotKeepFinishedPodRunning(t *testing.T) {
 				return
 			}
 			// The next round restarts nothing; finish stops the sidecar.
-			rt.exit(t, "proxy", 1)
+			exit(t, rt, "proxy", 1)
 			round(w)
-			if got := rt.started(); slices.Equal(got[len(got)-1:], []string{"proxy"}) {
+			if got := rt.Called("StartContainer"); slices.Equal(got[len(got)-1:], []string{"proxy"}) {
 				t.Errorf("started %q: a sidecar of a finished pod was restarted", got)
 			}
 		})
@@ -146,12 +146,12 @@ func TestSidecarDoesNotKeepFinishedPodRunning(t *testing.T) {
 func TestSidecarFailureDoesNotFailNeverPod(t *testing.T) {
 	w, rt, _ := runWorker(t, sidecarPod(corev1.RestartPolicyNever))
 	round(w)
-	rt.exit(t, "proxy", 1)
+	exit(t, rt, "proxy", 1)
 	round(w)
 	if got := w.phase(); got != corev1.PodPending {
 		t.Errorf("phase %s after the sidecar failed during init, want Pending", got)
 	}
-	if got, want := rt.started(), []string{"proxy", "setup", "proxy"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy", "setup", "proxy"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("started %q, want %q", got, want)
 	}
 }
@@ -162,7 +162,7 @@ func TestSidecarReadinessCountsForPodReady(t *testing.T) {
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
 	w, rt, _ := runWorker(t, pod)
 	round(w)
-	rt.exit(t, "setup", 0)
+	exit(t, rt, "setup", 0)
 	round(w)
 	st := w.status()
 	if proxy := st.InitContainerStatuses[0]; proxy.Ready || proxy.Started == nil || !*proxy.Started {
@@ -185,16 +185,16 @@ func TestSidecarLivenessFailureRestartsWithProbeGrace(t *testing.T) {
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
 	w, rt, events := runWorker(t, pod)
 	round(w)
-	rt.exit(t, "setup", 0)
+	exit(t, rt, "setup", 0)
 	round(w)
 	drain(events)
 	w.probes.set(func() { w.probes.by["proxy"].failed = livenessKind })
 	round(w)
 	round(w)
-	if got, want := rt.started(), []string{"proxy", "setup", "app", "proxy"}; !reflect.DeepEqual(got, want) {
+	if got, want := rt.Called("StartContainer"), []string{"proxy", "setup", "app", "proxy"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("started %q, want %q: the sidecar restarted after its liveness probe failed", got, want)
 	}
-	if got := rt.grace["proxy"]; got <= 4*time.Second || got > 5*time.Second {
+	if got := rt.Grace("proxy"); got <= 4*time.Second || got > 5*time.Second {
 		t.Errorf("killed with grace %s, want the probe's 5s, not the pod's 500s", got)
 	}
 	want := "Normal Killing Init container proxy failed liveness probe"
@@ -210,14 +210,14 @@ func TestSidecarsStopAfterRegularContainersInReverseOrder(t *testing.T) {
 	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "worker", Image: "worker"})
 	w, rt, _ := runWorker(t, pod)
 	round(w)
-	rt.exit(t, "setup", 0)
+	exit(t, rt, "setup", 0)
 	round(w)
-	if got := rt.started(); len(got) != 5 {
+	if got := rt.Called("StartContainer"); len(got) != 5 {
 		t.Fatalf("started %q, want proxy, setup, logger, app and worker", got)
 	}
 	w.killAll(context.Background(), 5*time.Second)
 	var stops []string
-	for _, e := range rt.log() {
+	for _, e := range lifecycle(rt) {
 		if name, ok := strings.CutPrefix(e, "stop "); ok {
 			stops = append(stops, name)
 		}

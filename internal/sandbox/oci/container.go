@@ -67,6 +67,9 @@ func (r *Runtime) stateFile(uid, id string) string {
 func (r *Runtime) readState(uid, id string) (containerState, error) {
 	var st containerState
 	data, err := os.ReadFile(r.stateFile(uid, id))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, fmt.Errorf("oci: container %s of pod %s: %w (%w)", id, uid, sandbox.ErrNotFound, err)
+	}
 	if err != nil {
 		return st, fmt.Errorf("oci: container %s of pod %s: %w", id, uid, err)
 	}

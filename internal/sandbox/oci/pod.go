@@ -116,7 +116,7 @@ func (r *Runtime) readPod(uid string) (podRecord, error) {
 	var rec podRecord
 	data, err := os.ReadFile(filepath.Join(r.podDir(uid), "pod.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return rec, fmt.Errorf("oci: pod %s has no sandbox: call CreatePod first: %w", uid, os.ErrNotExist)
+		return rec, fmt.Errorf("oci: pod %s has no sandbox: call CreatePod first: %w (%w)", uid, sandbox.ErrNotFound, os.ErrNotExist)
 	}
 	if err != nil {
 		return rec, err
