@@ -43,9 +43,6 @@ func NewWithRateLimiter[K comparable](name string, fn Func[K], limiter workqueue
 // Add queues key; a key already waiting is not queued twice.
 func (l *Loop[K]) Add(key K) { l.queue.Add(key) }
 
-// AddAfter queues key once d has passed.
-func (l *Loop[K]) AddAfter(key K, d time.Duration) { l.queue.AddAfter(key, d) }
-
 // Len is how many keys wait.
 func (l *Loop[K]) Len() int { return l.queue.Len() }
 

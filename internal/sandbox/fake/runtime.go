@@ -50,15 +50,8 @@ func (f *Runtime) ExecResult(argv []string, r sandbox.ExecResult) {
 	f.execs[strings.Join(argv, " ")] = r
 }
 
-// AddPod and AddContainer put what a runtime left running before the
-// code under test started (an agent restart) in place.
-func (f *Runtime) AddPod(uid string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pods[uid] = true
-}
-
-// AddContainer records st as a container of the runtime.
+// AddContainer puts a container a runtime left running before the code
+// under test started (an agent restart) in place.
 func (f *Runtime) AddContainer(st sandbox.ContainerStatus) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
