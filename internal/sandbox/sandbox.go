@@ -31,7 +31,28 @@ type PodConfig struct {
 	// every container at their key: /etc/hosts, /etc/hostname,
 	// /etc/resolv.conf.
 	Files map[string][]byte
+	// Images are the layer lists (ContainerConfig.Layers) of every image
+	// the pod's containers use, for runtimes whose sandbox must know them
+	// when it is made (Tier.ImagesAtCreate); else empty.
+	Images [][]string
+	// EphemeralStorageBytes bounds the containers' writable layers and
+	// emptyDirs where the runtime can enforce it (a microVM's scratch
+	// disk); zero for the default.
+	EphemeralStorageBytes int64
 }
+
+// Tier is a kind of sandbox, as a RuntimeClass names it.
+type Tier string
+
+const (
+	TierOCI     Tier = "oci"     // namespaces and cgroups (runc, crun)
+	TierGVisor  Tier = "gvisor"  // a user-space kernel (runsc)
+	TierMicroVM Tier = "microvm" // a VM with its own kernel per pod
+)
+
+// ImagesAtCreate says whether a tier's sandbox needs PodConfig.Images: a
+// microVM's disks are fixed when it boots.
+func (t Tier) ImagesAtCreate() bool { return t == TierMicroVM }
 
 // Mount is a bind mount into a container.
 type Mount struct {

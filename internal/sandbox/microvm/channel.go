@@ -1,0 +1,117 @@
+package microvm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fargo-dev/fargo/internal/sandbox"
+	"github.com/fargo-dev/fargo/internal/vmproto"
+)
+
+// defaultBootTimeout bounds a boot under TCG on a busy host.
+const defaultBootTimeout = 60 * time.Second
+
+// connect returns the pod's channel to fargo-init, connecting (and
+// exchanging hellos) when there is none or the last one broke.
+func (p *pod) connect(ctx context.Context) (*vmproto.Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		select {
+		case <-p.conn.Done():
+		default:
+			return p.conn, nil
+		}
+	}
+	timeout := p.r.cfg.BootTimeout
+	if timeout == 0 {
+		timeout = defaultBootTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nc, err := p.r.cfg.VMM.Dial(cctx, p.rec.VM)
+	if err != nil {
+		return nil, p.bootError(err)
+	}
+	conn := vmproto.NewConn(nc)
+	if err := hello(cctx, conn); err != nil {
+		conn.Close()
+		return nil, p.bootError(err)
+	}
+	p.conn = conn
+	go p.serveEvents(conn)
+	go p.refreshVolumes(conn)
+	return conn, nil
+}
+
+// hello sends ours and waits for the guest's, which comes once fargo-init
+// has the channel open: that is, once the guest booted.
+func hello(ctx context.Context, conn *vmproto.Conn) error {
+	if err := conn.SendJSON(vmproto.KindHello, vmproto.Hello{Version: vmproto.Version}); err != nil {
+		return err
+	}
+	select {
+	case f, ok := <-conn.Events():
+		if !ok {
+			return fmt.Errorf("channel closed before the guest's hello: %v", conn.Err())
+		}
+		var h vmproto.Hello
+		if f.Kind != vmproto.KindHello || f.JSON(&h) != nil {
+			return fmt.Errorf("the guest sent kind %d before its hello", f.Kind)
+		}
+		if h.Version != vmproto.Version {
+			return fmt.Errorf("the guest speaks vmproto %d, the host %d: rebuild the initramfs with this fargo's fargo-init", h.Version, vmproto.Version)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("no hello from fargo-init: %w", ctx.Err())
+	}
+}
+
+// bootError says what the guest's console said last, where boot problems
+// show.
+func (p *pod) bootError(err error) error {
+	b, _ := os.ReadFile(p.r.cfg.VMM.ConsoleLog(p.rec.VM))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 8 {
+		lines = lines[len(lines)-8:]
+	}
+	return fmt.Errorf("microvm: pod %s: guest did not come up: %w; console (%s) ends: %s: %w",
+		p.uid, err, p.r.cfg.VMM.ConsoleLog(p.rec.VM), strings.Join(lines, " | "), sandbox.ErrUnavailable)
+}
+
+// serveEvents takes the guest's output and exits until the connection
+// ends.
+func (p *pod) serveEvents(conn *vmproto.Conn) {
+	for f := range conn.Events() {
+		switch f.Kind {
+		case vmproto.KindLog:
+			if l, err := vmproto.DecodeLog(f.Payload); err == nil {
+				p.logFor(l.ID).write(l)
+			}
+		case vmproto.KindEvent:
+			var ev vmproto.Event
+			if f.JSON(&ev) == nil && ev.Exited != nil {
+				p.exited(*ev.Exited)
+			}
+		}
+	}
+}
+
+// exited flushes the attempt's log, then reports its exit.
+func (p *pod) exited(st vmproto.ContainerStatus) {
+	p.mu.Lock()
+	l := p.logs[st.ID]
+	delete(p.logs, st.ID)
+	p.mu.Unlock()
+	if l != nil {
+		l.close()
+	}
+	select {
+	case p.r.exits <- p.statusOf(st):
+	default: // the node agent also polls Containers
+	}
+}
