@@ -140,10 +140,13 @@ func redirect(h *netlink.Handle, from, to netlink.Link) error {
 	if err := h.QdiscAdd(ingress); err != nil {
 		return fmt.Errorf("network: add ingress qdisc on %s: %w", from.Attrs().Name, err)
 	}
-	filter := &netlink.MatchAll{
+	// u32 with one key that masks nothing matches every frame; matchall
+	// would say it more plainly but is often not built.
+	filter := &netlink.U32{
 		FilterAttrs: netlink.FilterAttrs{
 			LinkIndex: from.Attrs().Index, Parent: netlink.MakeHandle(0xffff, 0), Protocol: unix.ETH_P_ALL,
 		},
+		Sel: &netlink.TcU32Sel{Flags: netlink.TC_U32_TERMINAL, Nkeys: 1, Keys: []netlink.TcU32Key{{}}},
 		Actions: []netlink.Action{&netlink.MirredAction{
 			ActionAttrs:  netlink.ActionAttrs{Action: netlink.TC_ACT_STOLEN},
 			MirredAction: netlink.TCA_EGRESS_REDIR,
@@ -151,7 +154,7 @@ func redirect(h *netlink.Handle, from, to netlink.Link) error {
 		}},
 	}
 	if err := h.FilterAdd(filter); err != nil {
-		return fmt.Errorf("network: redirect %s to %s (needs the kernel's cls_matchall and act_mirred): %w",
+		return fmt.Errorf("network: redirect %s to %s (needs the kernel's cls_u32 and act_mirred): %w",
 			from.Attrs().Name, to.Attrs().Name, err)
 	}
 	return nil
