@@ -16,6 +16,7 @@ import (
 	"github.com/fargo-dev/fargo/internal/podrunner"
 	"github.com/fargo-dev/fargo/internal/podvolume"
 	"github.com/fargo-dev/fargo/internal/sandbox"
+	"github.com/fargo-dev/fargo/internal/sandbox/microvm"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
 )
 
@@ -121,6 +122,13 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
+	vms, err := microvm.Sweep(filepath.Join(dataDir, "microvm"))
+	for _, uid := range vms {
+		err = errors.Join(err, podrunner.RemovePodLogs(rec.LogDir, uid))
+	}
+	if err != nil {
+		return 0, err
+	}
 	// Volumes of pods whose sandbox was already gone.
 	entries, _ := os.ReadDir(volumes.Root)
 	for _, e := range entries {
@@ -128,7 +136,7 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 			return 0, err
 		}
 	}
-	return len(uids), nil
+	return len(uids) + len(vms), nil
 }
 
 // removePod stops the pod's running containers with grace, as a kubelet

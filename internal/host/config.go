@@ -70,6 +70,8 @@ type Config struct {
 	// turns a limit off.
 	ImageCacheMaxSize   resource.Quantity
 	ImageCacheMaxUnused time.Duration
+	// MicroVM configures the microvm tier (microvm.go).
+	MicroVM MicroVMConfig
 }
 
 // CPUOvercommit is how many vCPUs of provisioned Fargate sizes a host offers

@@ -17,15 +17,52 @@ import (
 	"github.com/fargo-dev/fargo/internal/podvolume"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/sandbox/oci"
+	"github.com/fargo-dev/fargo/internal/sandbox/tiers"
 )
 
-// runtimeOf is the OCI runtime binary a tier runs pods with.
+// runtimeOf is the OCI runtime binary an oci/* tier runs pods with.
 func runtimeOf(tier string) (string, error) {
 	name, ok := strings.CutPrefix(tier, "oci/")
 	if !ok {
-		return "", fmt.Errorf("tier %s cannot run pods yet: use --tier %s", tier, hostregistration.TierRunc)
+		return "", fmt.Errorf("tier %s is not an OCI runtime tier", tier)
 	}
 	return name, nil
+}
+
+// sandboxTier is the kind of sandbox a host tier gives.
+func sandboxTier(hostTier string) sandbox.Tier {
+	switch {
+	case hostTier == hostregistration.TierRunsc:
+		return sandbox.TierGVisor
+	case strings.HasPrefix(hostTier, "microvm/"):
+		return sandbox.TierMicroVM
+	}
+	return sandbox.TierOCI
+}
+
+// newRuntimes makes a runtime per tier the host offers, the first being
+// the default, and the name each one's container IDs carry.
+func newRuntimes(ctx context.Context, c Config) (*tiers.Runtime, map[sandbox.Tier]string, error) {
+	var all []tiers.Tier
+	names := map[sandbox.Tier]string{}
+	for _, hostTier := range hostTiers(c) {
+		t := tiers.Tier{Tier: sandboxTier(hostTier)}
+		var err error
+		if t.Tier == sandbox.TierMicroVM {
+			t.Runtime, err = newMicroVM(ctx, c)
+			names[t.Tier] = "qemu"
+		} else {
+			name, _ := runtimeOf(hostTier)
+			t.Runtime, err = oci.New(oci.Config{Root: filepath.Join(c.DataDir, "sandboxes"), Runtime: name, ShimPath: c.ShimPath})
+			names[t.Tier] = name
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("sandbox tier %s: %w", hostTier, err)
+		}
+		all = append(all, t)
+	}
+	rt, err := tiers.New(all...)
+	return rt, names, err
 }
 
 // podRunner is what runs this host's pods: the node agent over the pod
@@ -40,10 +77,6 @@ type podRunner struct {
 // newPodRunner makes what runs this host's pods: image store and puller,
 // pod network, volumes and the OCI sandbox runtime, under the node agent.
 func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *corev1.ConfigMap) (podRunner, error) {
-	runtimeName, err := runtimeOf(c.Tier)
-	if err != nil {
-		return podRunner{}, err
-	}
 	store, err := image.Open(filepath.Join(c.DataDir, "images"))
 	if err != nil {
 		return podRunner{}, err
@@ -56,14 +89,15 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 	if err != nil {
 		return podRunner{}, err
 	}
-	rt, err := oci.New(oci.Config{Root: filepath.Join(c.DataDir, "sandboxes"), Runtime: runtimeName, ShimPath: c.ShimPath})
+	rt, names, err := newRuntimes(ctx, c)
 	if err != nil {
 		return podRunner{}, err
 	}
 	pods, err := podrunner.New(podrunner.Config{
 		Client:        cs,
 		Runtime:       rt,
-		RuntimeName:   runtimeName,
+		RuntimeName:   names[rt.Default()],
+		RuntimeNames:  names,
 		Images:        images{image.NewPuller(image.PullerConfig{Store: store, Mirrors: mirrors, LocalRegistry: c.LocalRegistry}), store},
 		Network:       net,
 		Volumes:       &podvolume.Manager{Client: cs, Root: filepath.Join(c.DataDir, "pods")},
@@ -101,3 +135,6 @@ func podNetwork(ctx context.Context, c Config) (*network.Network, error) {
 	}
 	return n, nil
 }
+
+// hostTiers are the tiers the host offers, the default first.
+func hostTiers(c Config) []string { return []string{c.Tier} }

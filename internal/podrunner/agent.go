@@ -57,9 +57,12 @@ type Config struct {
 	Runtime sandbox.Runtime
 	// RuntimeName prefixes container IDs in pod status ("runc://ID").
 	RuntimeName string
-	Images      Images
-	Network     Network
-	Volumes     Volumes
+	// RuntimeNames are the prefixes of pods of other tiers than the
+	// default ("qemu" for microvm).
+	RuntimeNames map[sandbox.Tier]string
+	Images       Images
+	Network      Network
+	Volumes      Volumes
 	// Env resolves configMap, secret and service references of env vars.
 	Env podenv.Source
 	// LogDir is where pod logs go: LogDir/pods/NS_POD_UID/NAME/N.log with

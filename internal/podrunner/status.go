@@ -107,7 +107,7 @@ func (w *podWorker) containerStatus(spec *corev1.Container) corev1.ContainerStat
 	}
 	out.RestartCount = c.restartCount()
 	if c.cur != nil {
-		out.ContainerID = w.a.cfg.RuntimeName + "://" + c.cur.ID
+		out.ContainerID = w.runtimeName(w.current()) + "://" + c.cur.ID
 		out.State = w.state(c, c.cur)
 	}
 	if c.last != nil {
@@ -144,7 +144,7 @@ func (w *podWorker) defaultWaiting() string {
 
 // state turns an attempt of c into a Kubernetes container state.
 func (w *podWorker) state(c *container, a *sandbox.ContainerStatus) corev1.ContainerState {
-	id := w.a.cfg.RuntimeName + "://" + a.ID
+	id := w.runtimeName(w.current()) + "://" + a.ID
 	switch a.State {
 	case sandbox.StateRunning:
 		return corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(a.StartedAt)}}

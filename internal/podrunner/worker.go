@@ -198,12 +198,19 @@ func (w *podWorker) trySetUp(ctx context.Context) error {
 		return fmt.Errorf("volumes: %w", err)
 	}
 	w.volumes, w.lastRefresh = vols, w.a.cfg.Now()
-	err = w.a.cfg.Runtime.CreatePod(ctx, sandbox.PodConfig{
+	cfg := sandbox.PodConfig{
 		UID: string(w.uid), Namespace: pod.Namespace, Name: pod.Name,
 		Hostname: hostnameOf(pod), NetnsPath: netns,
 		MilliCPU: w.milliCPU(), MemoryBytes: w.memoryBytes(),
-		Files: w.podFiles(pod),
-	})
+		Files: w.podFiles(pod), Tier: podTier(pod),
+		EphemeralStorageBytes: ephemeralStorage(pod),
+	}
+	if cfg.Tier.ImagesAtCreate() {
+		if cfg.Images, err = w.podImages(ctx, pod); err != nil {
+			return err
+		}
+	}
+	err = w.a.cfg.Runtime.CreatePod(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}

@@ -31,6 +31,9 @@ type PodConfig struct {
 	// every container at their key: /etc/hosts, /etc/hostname,
 	// /etc/resolv.conf.
 	Files map[string][]byte
+	// Tier is the kind of sandbox the pod runs in; empty for the host's
+	// default.
+	Tier Tier
 	// Images are the layer lists (ContainerConfig.Layers) of every image
 	// the pod's containers use, for runtimes whose sandbox must know them
 	// when it is made (Tier.ImagesAtCreate); else empty.

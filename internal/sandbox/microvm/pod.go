@@ -227,3 +227,29 @@ func logBoot(dir string, hello, setup time.Duration) {
 	_ = os.WriteFile(filepath.Join(dir, "boot.txt"),
 		fmt.Appendf(nil, "hello %d\nsetup %d\n", hello.Milliseconds(), setup.Milliseconds()), 0o600)
 }
+
+// Sweep kills every VM a Runtime on root left and removes its files,
+// without the guest's help (`fargo down`, `fargo agent cleanup`). It
+// returns the pods' UIDs.
+func Sweep(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "pods"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("microvm: %w", err)
+	}
+	var uids []string
+	for _, e := range entries {
+		dir := filepath.Join(root, "pods", e.Name())
+		if rec, err := readRecord(dir); err == nil && vmRunning(rec.Pid, rec.VM.Dir) {
+			killVM(rec.Pid)
+			waitGone(rec.Pid, rec.VM.Dir, 5*time.Second)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return uids, fmt.Errorf("microvm: remove %s: %w", dir, err)
+		}
+		uids = append(uids, e.Name())
+	}
+	return uids, nil
+}
