@@ -1,0 +1,138 @@
+package guestinit
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fargo-dev/fargo/internal/vmproto"
+)
+
+// files makes or refreshes a volume.
+func (s *server) files(b vmproto.Files) error {
+	if b.Volume == "" || strings.ContainsAny(b.Volume, "/\x00") || strings.HasPrefix(b.Volume, ".") {
+		return fmt.Errorf("bad volume name %q", b.Volume)
+	}
+	s.mu.Lock()
+	path, exists := s.volumes[b.Volume]
+	s.mu.Unlock()
+	switch b.Kind {
+	case vmproto.VolumeEmpty:
+		if exists {
+			return nil
+		}
+		path = filepath.Join(scratchDir, "volumes", b.Volume)
+		if err := os.MkdirAll(path, 0o777); err != nil {
+			return err
+		}
+		_ = os.Chmod(path, 0o777) // an emptyDir anyone in the pod may write
+		if b.Memory {
+			if err := unix.Mount("tmpfs", path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0777"); err != nil {
+				return err
+			}
+		}
+	case vmproto.VolumeFile:
+		if exists {
+			return nil
+		}
+		if len(b.Entries) != 1 {
+			return fmt.Errorf("file volume %s: want one entry", b.Volume)
+		}
+		path = filepath.Join(volumesDir, b.Volume)
+		if err := os.WriteFile(path, b.Entries[0].Data, os.FileMode(b.Entries[0].Mode)); err != nil {
+			return err
+		}
+	default:
+		path = filepath.Join(volumesDir, b.Volume)
+		if err := applyTree(path, b.Entries); err != nil {
+			return fmt.Errorf("volume %s: %w", b.Volume, err)
+		}
+	}
+	s.mu.Lock()
+	s.volumes[b.Volume] = path
+	s.mu.Unlock()
+	return nil
+}
+
+// applyTree makes dir hold exactly entries, as Kubernetes' atomic writer
+// lays a volume out (data in a timestamped directory, symlinks to it):
+// new directories and files first, then every symlink replaced by
+// rename, then what is no longer there removed. A reader thus sees the
+// old or the new content, never a mix. The directory itself stays (it is
+// bind-mounted into containers).
+func applyTree(dir string, entries []vmproto.FileEntry) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, e := range entries {
+		keep[strings.SplitN(e.Path, "/", 2)[0]] = true
+		p := filepath.Join(dir, e.Path)
+		switch {
+		case e.Dir:
+			if err := os.MkdirAll(p, os.FileMode(e.Mode)); err != nil {
+				return err
+			}
+		case e.Link == "":
+			if err := writeIfChanged(p, e); err != nil {
+				return err
+			}
+		default:
+			continue
+		}
+		_ = os.Lchown(p, e.UID, e.GID)
+	}
+	for _, e := range entries {
+		if e.Link == "" {
+			continue
+		}
+		p := filepath.Join(dir, e.Path)
+		if cur, err := os.Readlink(p); err == nil && cur == e.Link {
+			continue
+		}
+		tmp := p + ".fargo-tmp"
+		_ = os.Remove(tmp)
+		if err := os.Symlink(e.Link, tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return err
+		}
+	}
+	old, _ := os.ReadDir(dir)
+	for _, o := range old {
+		if !keep[o.Name()] {
+			_ = os.RemoveAll(filepath.Join(dir, o.Name()))
+		}
+	}
+	return nil
+}
+
+func writeIfChanged(p string, e vmproto.FileEntry) error {
+	if b, err := os.ReadFile(p); err == nil && string(b) == string(e.Data) {
+		return os.Chmod(p, os.FileMode(e.Mode))
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp := p + ".fargo-tmp"
+	if err := os.WriteFile(tmp, e.Data, os.FileMode(e.Mode)); err != nil {
+		return err
+	}
+	_ = os.Chmod(tmp, os.FileMode(e.Mode))
+	return os.Rename(tmp, p)
+}
+
+// volumePath is where volume name lives in the guest.
+func (s *server) volumePath(name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.volumes[name]
+	if !ok {
+		return "", fmt.Errorf("volume %s was not sent to the guest", name)
+	}
+	return p, nil
+}

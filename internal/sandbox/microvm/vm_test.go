@@ -1,0 +1,246 @@
+package microvm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fargo-dev/fargo/internal/guestkernel"
+	"github.com/fargo-dev/fargo/internal/sandbox"
+	"github.com/fargo-dev/fargo/internal/sandbox/microvm"
+	"github.com/fargo-dev/fargo/internal/sandbox/microvm/qemu"
+	"github.com/fargo-dev/fargo/internal/vmdisk"
+)
+
+// kernelCache is shared between test runs: the guest kernel is Debian's
+// and does not change within a run.
+const kernelCache = "/var/cache/fargo/kernel"
+
+// testVM is a microvm.Runtime on a real QEMU with the real guest kernel
+// and fargo-init, and a pod network namespace wired to a test bridge.
+type testVM struct {
+	rt     *microvm.Runtime
+	netns  string
+	layer  string
+	logDir string
+}
+
+func newTestVM(t *testing.T) *testVM {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root (CI runs as root)")
+	}
+	for _, tool := range []string{"qemu-system-x86_64", "mkfs.erofs", "busybox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipped: %s is not installed (make deps installs it)", tool)
+		}
+	}
+	ctx := context.Background()
+	k, err := guestkernel.Ensure(ctx, kernelCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	initBin := filepath.Join(dir, "fargo-init")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", initBin, "github.com/fargo-dev/fargo/cmd/fargo-init")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build fargo-init: %v\n%s", err, out)
+	}
+	initrd, err := guestkernel.InitramfsPath(filepath.Join(dir, "initramfs"), k, initBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks := filepath.Join(dir, "disks")
+	rt, err := microvm.New(microvm.Config{
+		Root: filepath.Join(dir, "state"), VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
+		Kernel: k.Vmlinux, Initrd: initrd, KernelArgs: "tsc_early_khz=" + hostKHz(t),
+		ImageDisk: func(ctx context.Context, layers []string) (string, error) {
+			return vmdisk.ImageDisk(ctx, disks, layers)
+		},
+		ScratchDisk: vmdisk.ScratchDisk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testVM{rt: rt, netns: podNetns(t), layer: busyboxLayer(t, dir), logDir: filepath.Join(dir, "logs")}
+}
+
+func hostKHz(t *testing.T) string {
+	out, err := exec.Command("sh", "-c", `awk '/cpu MHz/{printf "%d", $4*1000; exit}' /proc/cpuinfo`).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// busyboxLayer is an image layer of Debian's static busybox.
+func busyboxLayer(t *testing.T, dir string) string {
+	layer := filepath.Join(dir, "layer")
+	for _, d := range []string{"bin", "etc", "tmp"} {
+		os.MkdirAll(filepath.Join(layer, d), 0o755)
+	}
+	bb, _ := exec.LookPath("busybox")
+	if out, err := exec.Command("cp", bb, filepath.Join(layer, "bin/busybox")).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	for _, app := range []string{"sh", "echo", "cat", "sleep", "id", "uname", "ls", "ps", "tail", "wget", "httpd", "hostname", "ip"} {
+		os.Symlink("busybox", filepath.Join(layer, "bin", app))
+	}
+	os.WriteFile(filepath.Join(layer, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(layer, "etc/group"), []byte("root:x:0:\nuser:x:1000:\n"), 0o644)
+	return layer
+}
+
+// podNetns makes a network namespace with eth0 at 10.231.0.5/24 on a
+// test bridge, as internal/network's Attach leaves a pod's.
+func podNetns(t *testing.T) string {
+	name := fmt.Sprintf("fgvmt%d", os.Getpid()%100000)
+	br, veth := name+"b", name+"v"
+	run := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v %s", args, err, out)
+		}
+	}
+	run("netns", "add", name)
+	t.Cleanup(func() {
+		exec.Command("ip", "link", "del", veth).Run()
+		exec.Command("ip", "link", "del", br).Run()
+		exec.Command("ip", "netns", "del", name).Run()
+	})
+	run("link", "add", br, "type", "bridge")
+	run("addr", "add", "10.231.0.1/24", "dev", br)
+	run("link", "set", br, "up")
+	run("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
+	run("link", "set", veth, "master", br, "up")
+	run("-n", name, "link", "set", "eth0", "address", "0a:58:0a:e7:00:05")
+	run("-n", name, "addr", "add", "10.231.0.5/24", "dev", "eth0")
+	run("-n", name, "link", "set", "eth0", "up")
+	run("-n", name, "route", "add", "default", "via", "10.231.0.1")
+	return "/var/run/netns/" + name
+}
+
+func (v *testVM) container(name string, args ...string) sandbox.ContainerConfig {
+	return sandbox.ContainerConfig{
+		Name: name, Layers: []string{v.layer}, Args: args, Env: []string{"PATH=/bin"},
+		LogPath: filepath.Join(v.logDir, name+".log"), TerminationMessagePath: "/dev/termination-log",
+	}
+}
+
+func waitExit(t *testing.T, rt *microvm.Runtime, uid, id string) sandbox.ContainerStatus {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		list, err := rt.Containers(context.Background(), uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range list {
+			if c.ID == id && c.State == sandbox.StateExited {
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("container %s did not exit within a minute", id)
+	return sandbox.ContainerStatus{}
+}
+
+func TestPodRunsInItsOwnKernel(t *testing.T) {
+	v := newTestVM(t)
+	ctx := context.Background()
+	os.MkdirAll(v.logDir, 0o755)
+	uid := "vmtest-1"
+	start := time.Now()
+	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
+		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
+		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}},
+		Files: map[string][]byte{"/etc/hosts": []byte("127.0.0.1 localhost\n10.231.0.5 p\n")},
+		EphemeralStorageBytes: 1 << 30,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("VM up and set up in %v", time.Since(start))
+	removed := false
+	t.Cleanup(func() {
+		if !removed {
+			v.rt.RemovePod(ctx, uid)
+		}
+	})
+
+	st, err := v.rt.StartContainer(ctx, uid, v.container("hello", "sh", "-c", "echo out; echo err >&2; echo bye > /dev/termination-log; exit 3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first container started %v after create", time.Since(start))
+	done := waitExit(t, v.rt, uid, st.ID)
+	if done.ExitCode != 3 || done.Reason != "Error" || done.TerminationMessage != "bye\n" {
+		t.Errorf("exit %+v; want code 3, Error, message bye", done)
+	}
+	log, _ := os.ReadFile(filepath.Join(v.logDir, "hello.log"))
+	if !strings.Contains(string(log), " stdout F out\n") || !strings.Contains(string(log), " stderr F err\n") {
+		t.Errorf("CRI log:\n%s", log)
+	}
+
+	sleeper, err := v.rt.StartContainer(ctx, uid, v.container("sleeper", "sleep", "1000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.rt.Exec(ctx, uid, sleeper.ID, []string{"uname", "-r"}, 30*time.Second)
+	host, _ := exec.Command("uname", "-r").Output()
+	if err != nil || res.ExitCode != 0 || strings.TrimSpace(string(res.Output)) == strings.TrimSpace(string(host)) ||
+		!strings.Contains(string(res.Output), "cloud") {
+		t.Errorf("uname -r in the pod: %q code %d err %v; host runs %s", res.Output, res.ExitCode, err, host)
+	}
+	res, err = v.rt.Exec(ctx, uid, sleeper.ID, []string{"cat", "/etc/hosts"}, 30*time.Second)
+	if err != nil || !strings.Contains(string(res.Output), "10.231.0.5 p") {
+		t.Errorf("/etc/hosts in the pod: %q %v", res.Output, err)
+	}
+	if _, err := v.rt.Exec(ctx, uid, sleeper.ID, []string{"no-such-command"}, 30*time.Second); err == nil ||
+		!strings.Contains(err.Error(), "executable file not found") {
+		t.Errorf("exec of a missing command: %v", err)
+	}
+	if out, err := exec.Command("busybox", "ping", "-c", "1", "-W", "5", "10.231.0.5").CombinedOutput(); err != nil {
+		t.Errorf("the host cannot reach the pod's IP: %v\n%s", err, out)
+	}
+	usage, err := v.rt.Stats(ctx, uid)
+	if err != nil || usage.Usage.MemoryUsageBytes == 0 || len(usage.Containers) != 1 {
+		t.Errorf("stats %+v, %v", usage, err)
+	}
+
+	stopAt := time.Now()
+	if err := v.rt.StopContainer(ctx, uid, sleeper.ID, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExit(t, v.rt, uid, sleeper.ID); st.ExitCode != 143 {
+		t.Errorf("stopped sleep exited %d, want 143 (SIGTERM)", st.ExitCode)
+	}
+	t.Logf("stop took %v", time.Since(stopAt))
+
+	if err := v.rt.RemovePod(ctx, uid); err != nil {
+		t.Fatal(err)
+	}
+	removed = true
+	assertNoVMLeft(t, v)
+}
+
+// assertNoVMLeft checks the pod left no QEMU, tap, or files.
+func assertNoVMLeft(t *testing.T, v *testVM) {
+	t.Helper()
+	if out, _ := exec.Command("pgrep", "-f", "qemu-system.*"+filepath.Base(v.netns)).Output(); len(out) > 0 {
+		t.Errorf("QEMU still runs: %s", out)
+	}
+	if pods, _ := v.rt.Pods(context.Background()); len(pods) != 0 {
+		t.Errorf("pods left: %v", pods)
+	}
+	out, _ := exec.Command("ip", "-n", filepath.Base(v.netns), "link", "show", "tap0").CombinedOutput()
+	if !strings.Contains(string(out), "does not exist") {
+		t.Errorf("tap0 is still in the pod's netns: %s", out)
+	}
+}
