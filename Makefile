@@ -33,6 +33,7 @@ deps:
 build: deps
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(FARGO) ./cmd/fargo
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/fargo-shim ./cmd/fargo-shim
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/fargo-init ./cmd/fargo-init
 
 up: build
 	$(FARGO) up --data-dir $(DATA_DIR) $(UP_FLAGS)

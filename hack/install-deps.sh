@@ -14,9 +14,11 @@ fi
 # crun and runsc the other OCI tiers;
 # busybox-static, bash-static: the tests build their images from them;
 # tmux: the tests drive `kubectl exec -it` through a real terminal;
-# nftables: kube-proxy programs Services with the nft command);
+# nftables: kube-proxy programs Services with the nft command;
+# qemu-system-x86, erofs-utils, e2fsprogs: the microvm tier's VMM and its
+# image and scratch disks);
 # installed only when missing.
-packages=(ca-certificates git make iproute2 nftables procps runc crun runsc busybox-static bash-static tmux)
+packages=(ca-certificates git make iproute2 nftables procps runc crun runsc busybox-static bash-static tmux qemu-system-x86 erofs-utils e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -128,6 +128,11 @@ func specSchema() apiextensionsv1.JSONSchemaProps {
 			"podExecutionRoleARN": {Type: "string", Description: "Stored and shown, not interpreted."},
 			"tags":                tagsSchema(),
 			"clusterName":         {Type: "string", Description: "The eksctl --cluster value; informational."},
+			"tier": {
+				Type:        "string",
+				Description: "Sandbox tier of the profile's pods: oci, gvisor or microvm; empty for the host's default.",
+				Enum:        []apiextensionsv1.JSON{{Raw: []byte(`"oci"`)}, {Raw: []byte(`"gvisor"`)}, {Raw: []byte(`"microvm"`)}},
+			},
 		},
 		XValidations: apiextensionsv1.ValidationRules{{
 			Rule:    "self == oldSelf",

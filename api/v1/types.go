@@ -39,6 +39,12 @@ type FargateProfileSpec struct {
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 
+	// Tier is the kind of sandbox the profile's pods run in: "oci",
+	// "gvisor" or "microvm". Empty means the host's default; a pod's
+	// runtimeClassName (fargo-<tier>) overrides it. fargo only.
+	// +optional
+	Tier string `json:"tier,omitempty"`
+
 	// ClusterName is the eksctl --cluster value the profile was created with.
 	// Informational: fargo serves one cluster per control plane.
 	// +optional

@@ -44,6 +44,9 @@ func newHostSide(ctx context.Context, cfg Config, cs kubernetes.Interface, dyn d
 	if _, err := join.EnsureToken(ctx, cs, cfg.TokenFile, cfg.CABundle); err != nil {
 		return nil, fmt.Errorf("join token: %w", err)
 	}
+	if err := writeRuntimeClasses(ctx, cs); err != nil {
+		return nil, err
+	}
 	if err := writeClusterInfo(ctx, cs, cfg); err != nil {
 		return nil, err
 	}
@@ -73,6 +76,7 @@ func newHostSide(ctx context.Context, cfg Config, cs kubernetes.Interface, dyn d
 			LaunchBurst:    cfg.LaunchBurst,
 			Logging:        src.Logging,
 			ProfileSubnets: src.profileSubnets,
+			ProfileTier:    src.profileTier,
 		}),
 	}
 	if err := h.monitor.Register(hostInformer, leaseInformer); err != nil {

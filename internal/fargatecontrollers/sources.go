@@ -96,3 +96,16 @@ func (s *sources) profileSubnets(name string) []string {
 	}
 	return p.Spec.Subnets
 }
+
+// profileTier is a profile's sandbox tier kind, "" when it names none.
+func (s *sources) profileTier(name string) string {
+	obj, ok, _ := s.profiles.GetStore().GetByKey(name)
+	if !ok {
+		return ""
+	}
+	p, err := profileclient.FromObject(obj)
+	if err != nil {
+		return ""
+	}
+	return p.Spec.Tier
+}

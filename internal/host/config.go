@@ -35,7 +35,8 @@ type Config struct {
 	CPU, Memory               resource.Quantity
 	ReserveCPU, ReserveMemory resource.Quantity
 	PodCIDRs                  []string
-	Tier                      string
+	// Tiers are the sandbox tiers the host offers, its default first.
+	Tiers []string
 	// Address is where other hosts reach this one (optional).
 	Address string
 	// DataDir keeps the host's credentials across restarts.
@@ -88,7 +89,7 @@ func Default() Config {
 	return Config{
 		ReserveCPU:    resource.MustParse("0"),
 		ReserveMemory: resource.MustParse("1Gi"),
-		Tier:          hostregistration.TierRunc,
+		Tiers:         []string{hostregistration.TierRunc},
 		DataDir:       "/var/lib/fargo-agent",
 		Bridge:        "fargo0",
 		LogDir:        "/var/log",
@@ -124,8 +125,8 @@ func (c *Config) Validate() error {
 	if err := validatePodCIDRs(c.PodCIDRs); err != nil {
 		return err
 	}
-	if !slices.Contains(Tiers, c.Tier) {
-		return fmt.Errorf("--tier %q is not a sandbox tier; use one of %s", c.Tier, strings.Join(Tiers, ", "))
+	if err := validateTiers(c.Tiers); err != nil {
+		return err
 	}
 	if c.Address == "" {
 		c.Address = primaryAddress()
@@ -137,9 +138,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Bridge == "" || len(c.Bridge) > 15 {
 		return fmt.Errorf("--bridge %q must be a network interface name of 1 to 15 characters", c.Bridge)
-	}
-	if _, err := runtimeOf(c.Tier); err != nil {
-		return err
 	}
 	if c.KubeletPort <= 0 || c.KubeletPort > 65535 {
 		return fmt.Errorf("--kubelet-port %d is not a TCP port", c.KubeletPort)
@@ -192,3 +190,30 @@ func primaryAddress() string {
 
 // credentialsDir is where the host's key, certificate and kubeconfig live.
 func (c *Config) credentialsDir() string { return filepath.Join(c.DataDir, "credentials") }
+
+// validateTiers checks --tier: known tiers, none twice, and at most one
+// OCI runtime (the OCI tiers share one sandbox state directory).
+func validateTiers(tiers []string) error {
+	if len(tiers) == 0 {
+		return fmt.Errorf("no --tier given: use one or more of %s", strings.Join(Tiers, ", "))
+	}
+	seen := map[string]bool{}
+	oci := 0
+	for _, t := range tiers {
+		if !slices.Contains(Tiers, t) {
+			return fmt.Errorf("--tier %q is not a sandbox tier; use one of %s", t, strings.Join(Tiers, ", "))
+		}
+		kind := sandboxTier(t)
+		if seen[string(kind)] {
+			return fmt.Errorf("--tier %s is given twice, or with another tier of kind %s: give each kind once", t, kind)
+		}
+		seen[string(kind)] = true
+		if strings.HasPrefix(t, "oci/") {
+			oci++
+		}
+	}
+	if oci > 1 {
+		return fmt.Errorf("--tier names %d OCI runtimes: a host runs one of runc, crun and runsc", oci)
+	}
+	return nil
+}

@@ -27,7 +27,7 @@ func TestValidate(t *testing.T) {
 		{"public pod cidr", func(c *Config) { c.PodCIDRs = []string{"8.8.8.0/24"} }, "private"},
 		{"tiny pod cidr", func(c *Config) { c.PodCIDRs = []string{"10.42.1.0/30"} }, "too small"},
 		{"not a cidr", func(c *Config) { c.PodCIDRs = []string{"10.42.1.0"} }, "not a CIDR"},
-		{"unknown tier", func(c *Config) { c.Tier = "docker" }, "--tier"},
+		{"unknown tier", func(c *Config) { c.Tiers = []string{"docker"} }, "--tier"},
 		{"bad address", func(c *Config) { c.Address = "host-a" }, "--address"},
 		{"negative image cache age", func(c *Config) { c.ImageCacheMaxUnused = -time.Hour }, "--image-cache-max-unused"},
 		{"image cache limits off", func(c *Config) { c.ImageCacheMaxSize, c.ImageCacheMaxUnused = resource.Quantity{}, 0 }, ""},

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/fargo-dev/fargo/internal/guestkernel"
 	"github.com/fargo-dev/fargo/internal/sandbox/microvm"
 	"github.com/fargo-dev/fargo/internal/sandbox/microvm/qemu"
@@ -35,9 +37,23 @@ type MicroVMConfig struct {
 // defaultVMCache is where guest kernels and image disks are kept.
 const defaultVMCache = "/var/cache/fargo"
 
+// vmTier is what pod-nodes of the microvm tier show of it.
+type vmTier struct {
+	accel  microvm.Accel
+	kernel string // the guest kernel's release
+}
+
+// nodeInfo is info as a microvm pod-node reports it: the guest kernel,
+// and the VMM with its accelerator (qemu://7.2.19+tcg).
+func (v vmTier) nodeInfo(info corev1.NodeSystemInfo) corev1.NodeSystemInfo {
+	info.KernelVersion = v.kernel
+	info.ContainerRuntimeVersion += "+" + string(v.accel)
+	return info
+}
+
 // newMicroVM makes the microvm tier's runtime: the guest kernel and
 // initramfs, the VMM driver and its accelerator.
-func newMicroVM(ctx context.Context, c Config) (*microvm.Runtime, error) {
+func newMicroVM(ctx context.Context, c Config) (*microvm.Runtime, vmTier, error) {
 	m := c.MicroVM
 	cache := m.CacheDir
 	if cache == "" {
@@ -45,24 +61,24 @@ func newMicroVM(ctx context.Context, c Config) (*microvm.Runtime, error) {
 	}
 	kernel, err := guestKernel(ctx, m.GuestKernel, filepath.Join(cache, "kernel"))
 	if err != nil {
-		return nil, err
+		return nil, vmTier{}, err
 	}
 	initBin, err := guestInit(m.GuestInit)
 	if err != nil {
-		return nil, err
+		return nil, vmTier{}, err
 	}
 	initrd, err := guestkernel.InitramfsPath(filepath.Join(cache, "initramfs"), kernel, initBin)
 	if err != nil {
-		return nil, err
+		return nil, vmTier{}, err
 	}
 	driver := &qemu.Driver{}
 	args := kernelArgs()
 	accel, err := chooseAccel(ctx, m.Accel, driver, kernel.Vmlinux, initrd, args, filepath.Join(c.DataDir, "microvm"))
 	if err != nil {
-		return nil, err
+		return nil, vmTier{}, err
 	}
 	disks := filepath.Join(cache, "disks")
-	return microvm.New(microvm.Config{
+	rt, err := microvm.New(microvm.Config{
 		Root: filepath.Join(c.DataDir, "microvm"), VMM: driver, Accel: accel,
 		Kernel: kernel.Vmlinux, Initrd: initrd, KernelArgs: args,
 		ImageDisk: func(ctx context.Context, layers []string) (string, error) {
@@ -70,6 +86,7 @@ func newMicroVM(ctx context.Context, c Config) (*microvm.Runtime, error) {
 		},
 		ScratchDisk: vmdisk.ScratchDisk,
 	})
+	return rt, vmTier{accel: accel, kernel: kernel.Version}, err
 }
 
 func guestKernel(ctx context.Context, path, cache string) (guestkernel.Kernel, error) {

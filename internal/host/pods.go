@@ -42,14 +42,17 @@ func sandboxTier(hostTier string) sandbox.Tier {
 
 // newRuntimes makes a runtime per tier the host offers, the first being
 // the default, and the name each one's container IDs carry.
-func newRuntimes(ctx context.Context, c Config) (*tiers.Runtime, map[sandbox.Tier]string, error) {
+func newRuntimes(ctx context.Context, c Config) (*tiers.Runtime, map[sandbox.Tier]string, *vmTier, error) {
 	var all []tiers.Tier
+	var vm *vmTier
 	names := map[sandbox.Tier]string{}
 	for _, hostTier := range hostTiers(c) {
 		t := tiers.Tier{Tier: sandboxTier(hostTier)}
 		var err error
 		if t.Tier == sandbox.TierMicroVM {
-			t.Runtime, err = newMicroVM(ctx, c)
+			var info vmTier
+			t.Runtime, info, err = newMicroVM(ctx, c)
+			vm = &info
 			names[t.Tier] = "qemu"
 		} else {
 			name, _ := runtimeOf(hostTier)
@@ -57,12 +60,12 @@ func newRuntimes(ctx context.Context, c Config) (*tiers.Runtime, map[sandbox.Tie
 			names[t.Tier] = name
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("sandbox tier %s: %w", hostTier, err)
+			return nil, nil, nil, fmt.Errorf("sandbox tier %s: %w", hostTier, err)
 		}
 		all = append(all, t)
 	}
 	rt, err := tiers.New(all...)
-	return rt, names, err
+	return rt, names, vm, err
 }
 
 // podRunner is what runs this host's pods: the node agent over the pod
@@ -72,6 +75,7 @@ type podRunner struct {
 	network *network.Network
 	runtime sandbox.Runtime
 	images  *image.Store
+	vm      *vmTier // nil without the microvm tier
 }
 
 // newPodRunner makes what runs this host's pods: image store and puller,
@@ -89,7 +93,7 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 	if err != nil {
 		return podRunner{}, err
 	}
-	rt, names, err := newRuntimes(ctx, c)
+	rt, names, vm, err := newRuntimes(ctx, c)
 	if err != nil {
 		return podRunner{}, err
 	}
@@ -106,7 +110,7 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 		ClusterDNS:    info.Data[v1.ClusterInfoDNSKey],
 		ClusterDomain: info.Data[v1.ClusterInfoDomainKey],
 	})
-	return podRunner{pods: pods, network: net, runtime: rt, images: store}, err
+	return podRunner{pods: pods, network: net, runtime: rt, images: store, vm: vm}, err
 }
 
 // images is the node agent's view of images: the puller fills the store,
@@ -137,4 +141,4 @@ func podNetwork(ctx context.Context, c Config) (*network.Network, error) {
 }
 
 // hostTiers are the tiers the host offers, the default first.
-func hostTiers(c Config) []string { return []string{c.Tier} }
+func hostTiers(c Config) []string { return c.Tiers }

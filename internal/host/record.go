@@ -26,9 +26,11 @@ type hostRecord struct {
 
 // record is what this agent sets up.
 func (c Config) record() (hostRecord, error) {
-	runtime, err := runtimeOf(c.Tier)
-	if err != nil {
-		return hostRecord{}, err
+	runtime := "runc" // cleanup needs an OCI runtime even on a microvm-only host
+	for _, t := range c.Tiers {
+		if name, err := runtimeOf(t); err == nil {
+			runtime = name
+		}
 	}
 	return hostRecord{Bridge: c.Bridge, PodCIDRs: c.PodCIDRs, KubeletPort: c.KubeletPort, Runtime: runtime, LogDir: c.LogDir}, nil
 }

@@ -99,9 +99,13 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 	if zone == "" {
 		zone = info.Data[v1.ClusterInfoRegionKey] + "a"
 	}
-	nodeInfo, err := hostregistration.DetectNodeInfo(c.Tier, c.KubernetesVersion)
-	if err != nil {
-		return hostregistration.Config{}, err
+	infos := map[string]corev1.NodeSystemInfo{}
+	for _, t := range c.Tiers {
+		info, err := hostregistration.DetectNodeInfo(t, c.KubernetesVersion)
+		if err != nil {
+			return hostregistration.Config{}, err
+		}
+		infos[v1.TierKind(t)] = info
 	}
 	allocatable, err := c.allocatable()
 	if err != nil {
@@ -110,6 +114,9 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 	runner, err := newPodRunner(ctx, c, cs, info)
 	if err != nil {
 		return hostregistration.Config{}, err
+	}
+	if runner.vm != nil {
+		infos[v1.TierMicroVM] = runner.vm.nodeInfo(infos[v1.TierMicroVM])
 	}
 	go runner.pods.Run(ctx)
 	go collectImages(ctx, c, runner.images, runner.pods)
@@ -123,12 +130,13 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 		Sandboxes: runner.pods,
 		Hosts:     hostclient.New(dyn),
 		Name:      c.Name,
-		NodeInfo:  nodeInfo,
+		NodeInfo:  infos[v1.TierKind(c.Tiers[0])],
+		TierInfo:  infos,
 		Spec: v1.HostSpec{
 			Zone:        zone,
 			Allocatable: allocatable,
 			PodCIDRs:    c.PodCIDRs,
-			Tiers:       []string{c.Tier},
+			Tiers:       c.Tiers,
 			Address:     c.Address,
 		},
 	}, nil

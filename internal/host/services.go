@@ -13,9 +13,10 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fargo-dev/fargo/internal/network"
 	"github.com/fargo-dev/fargo/internal/serviceproxy"
-	"golang.org/x/sys/unix"
 )
 
 // runServiceProxy keeps this host's kube-proxy running until ctx ends.

@@ -10,9 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"golang.org/x/sys/unix"
+
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/network"
-	"golang.org/x/sys/unix"
 )
 
 func slice(ns, service, addr string, ports ...discoveryv1.EndpointPort) *discoveryv1.EndpointSlice {

@@ -35,6 +35,9 @@ type Config struct {
 	Spec v1.HostSpec
 	// NodeInfo is what the host's pod-nodes report (see DetectNodeInfo).
 	NodeInfo corev1.NodeSystemInfo
+	// TierInfo is what pod-nodes of each tier kind (their
+	// fargo.dev/sandbox-tier label) report instead, when it differs.
+	TierInfo map[string]corev1.NodeSystemInfo
 	// Sandboxes runs the pods; nil leaves them ContainerCreating.
 	Sandboxes Sandboxes
 	// RenewInterval is how often the host Lease and the node Leases are

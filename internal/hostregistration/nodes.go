@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
+	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/podnode"
 )
 
@@ -116,7 +117,7 @@ func (a *agent) syncNode(ctx context.Context, name string) error {
 // needsStatus reports whether node's status is not what this agent last
 // posted, or was posted too long ago.
 func (a *agent) needsStatus(node *corev1.Node) bool {
-	if !equality.Semantic.DeepEqual(node.Status.NodeInfo, a.cfg.NodeInfo) {
+	if !equality.Semantic.DeepEqual(node.Status.NodeInfo, a.nodeInfo(node)) {
 		return true
 	}
 	for _, want := range readyConditions {
@@ -133,7 +134,7 @@ func (a *agent) needsStatus(node *corev1.Node) bool {
 // patches rather than updates so that it never undoes what others wrote
 // (addresses, capacity, taints) and cannot conflict with them.
 func (a *agent) postReady(ctx context.Context, node *corev1.Node) error {
-	status := map[string]any{"conditions": a.conditionsFor(node), "nodeInfo": a.cfg.NodeInfo}
+	status := map[string]any{"conditions": a.conditionsFor(node), "nodeInfo": a.nodeInfo(node)}
 	patch, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return err
@@ -170,4 +171,12 @@ func findCondition(conds []corev1.NodeCondition, t corev1.NodeConditionType) *co
 		}
 	}
 	return nil
+}
+
+// nodeInfo is what node reports: its tier's, or the host's.
+func (a *agent) nodeInfo(node *corev1.Node) corev1.NodeSystemInfo {
+	if info, ok := a.cfg.TierInfo[node.Labels[v1.LabelSandboxTier]]; ok {
+		return info
+	}
+	return a.cfg.NodeInfo
 }

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/profile"
 	"github.com/fargo-dev/fargo/internal/sizing"
 )
@@ -92,6 +93,9 @@ type Spec struct {
 	Size   sizing.Size
 	// NodeInfo is the host's (api/v1 HostStatus.NodeInfo).
 	NodeInfo corev1.NodeSystemInfo
+	// Tier is the kind of sandbox the pod runs in (api/v1 TierKinds),
+	// shown in the node's fargo.dev/sandbox-tier label.
+	Tier string
 }
 
 // KubeletPort is where a pod-node's kubelet API answers, at the node's
@@ -108,10 +112,14 @@ func New(s Spec) *corev1.Node {
 	hostname := Hostname(s.IP, s.Region)
 	capacity := sizing.Resources(s.Size)
 	capacity[corev1.ResourcePods] = resource.MustParse("1")
+	labels := Labels(hostname, s.Region, s.Zone, s.Host)
+	if s.Tier != "" {
+		labels[v1.LabelSandboxTier] = s.Tier
+	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   Name(s.IP, s.Region),
-			Labels: Labels(hostname, s.Region, s.Zone, s.Host),
+			Labels: labels,
 			Annotations: map[string]string{
 				AnnotationPodUID:                      string(s.Pod.UID),
 				AnnotationPod:                         s.Pod.Namespace + "/" + s.Pod.Name,

@@ -3,30 +3,19 @@ package podrunner
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
+	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 	"github.com/fargo-dev/fargo/internal/sizing"
 )
 
-// tierAnnotation is where the fargate-scheduler records the host tier it
-// chose for a pod ("microvm/qemu"); absent, the host's default runs it.
-const tierAnnotation = "fargo.dev/sandbox-tier"
-
-// podTier is the kind of sandbox the pod runs in, from its host tier.
+// podTier is the kind of sandbox the fargate-scheduler chose for the pod
+// (its fargo.dev/sandbox-tier annotation); "" runs it in the host's
+// default.
 func podTier(pod *corev1.Pod) sandbox.Tier {
-	hostTier := pod.Annotations[tierAnnotation]
-	switch {
-	case hostTier == "":
-		return ""
-	case hostTier == "oci/runsc":
-		return sandbox.TierGVisor
-	default:
-		kind, _, _ := strings.Cut(hostTier, "/")
-		return sandbox.Tier(kind)
-	}
+	return sandbox.Tier(v1.TierKind(pod.Annotations[v1.AnnotationSandboxTier]))
 }
 
 // runtimeName prefixes the pod's container IDs ("runc://…").

@@ -3,6 +3,7 @@ package profile
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -57,7 +58,15 @@ func objectProblems(p *v1.FargateProfile) []string {
 	problems = append(problems, selectorProblems(p.Spec.Selectors)...)
 	problems = append(problems, subnetProblems(p.Spec.Subnets)...)
 	problems = append(problems, tagProblems(p.Spec.Tags)...)
+	problems = append(problems, tierProblems(p.Spec.Tier)...)
 	return problems
+}
+
+func tierProblems(tier string) []string {
+	if tier == "" || slices.Contains(v1.TierKinds, tier) {
+		return nil
+	}
+	return []string{fmt.Sprintf("tier %q is not a sandbox tier: use one of %s, or leave it empty for the host's default", tier, strings.Join(v1.TierKinds, ", "))}
 }
 
 func nameProblems(name string) []string {

@@ -22,6 +22,7 @@ type nodeRecord struct {
 	size  sizing.Size
 	pod   podnode.PodRef
 	owner types.UID // the pod's controller, for zone spreading; "" if none
+	tier  string    // the kind of sandbox the pod runs in
 }
 
 // accounts is the scheduler's picture of hosts and what is placed on them.

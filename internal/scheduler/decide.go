@@ -32,7 +32,7 @@ func (s *Scheduler) decide(ctx context.Context, key string, kicked bool) {
 	if rec, ok := s.acct.nodeOf(pod.UID); ok {
 		// A node made for this pod earlier (a previous run, or a bind that
 		// failed): bind to it rather than take a second IP.
-		s.submit(func(ctx context.Context) { s.bind(ctx, key, pod, rec.name, kicked) })
+		s.submit(func(ctx context.Context) { s.bind(ctx, key, pod, rec, kicked) })
 		return
 	}
 	s.place(ctx, key, pod, kicked)
@@ -45,14 +45,16 @@ func (s *Scheduler) place(ctx context.Context, key string, pod *corev1.Pod, kick
 		s.queue.Retry(key, true)
 		return
 	}
-	rec, host, ok := s.acct.reserve(placement{
-		pod: pod, owner: ownerOf(pod), size: size,
-		subnets: s.cfg.ProfileSubnets(pod.Labels[profile.LabelFargateProfile]),
+	profileName := pod.Labels[profile.LabelFargateProfile]
+	p := placement{
+		pod: pod, owner: ownerOf(pod), size: size, tier: podTier(pod, s.cfg.ProfileTier(profileName)),
+		subnets: s.cfg.ProfileSubnets(profileName),
 		now:     s.cfg.Now(), ttl: s.cfg.HostLeaseDuration, region: s.cfg.Region,
-	})
+	}
+	rec, host, ok := s.acct.reserve(p)
 	if !ok {
 		if !kicked {
-			s.recorder.Event(pod, corev1.EventTypeWarning, reasonFailedScheduling, messageTimedOut)
+			s.recorder.Event(pod, corev1.EventTypeWarning, reasonFailedScheduling, s.acct.whyNot(p))
 		}
 		s.queue.Retry(key, kicked)
 		return
@@ -89,7 +91,7 @@ func unschedulableMessage(pod *corev1.Pod) string {
 	if _, err := sizing.Parse(text); err != nil {
 		return fmt.Sprintf("Pod has an invalid %s annotation: %v", profile.AnnotationCapacityProvisioned, err)
 	}
-	return ""
+	return runtimeClassMessage(pod)
 }
 
 // hasUnschedulable reports whether pod already says msg in its PodScheduled

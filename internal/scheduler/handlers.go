@@ -133,7 +133,8 @@ func (s *Scheduler) record(node *corev1.Node) nodeRecord {
 	ref, _ := podnode.PodOf(node)
 	ip, _ := podnode.IPFromName(node.Name)
 	size, _ := podnode.SizeOf(node)
-	rec := nodeRecord{name: node.Name, host: node.Labels[podnode.LabelHost], zone: node.Labels[corev1.LabelTopologyZone], ip: ip, size: size, pod: ref}
+	rec := nodeRecord{name: node.Name, host: node.Labels[podnode.LabelHost], zone: node.Labels[corev1.LabelTopologyZone], ip: ip, size: size, pod: ref,
+		tier: node.Labels[v1.LabelSandboxTier]}
 	if pod := s.livePod(ref); pod != nil {
 		rec.owner = ownerOf(pod)
 	}

@@ -18,7 +18,7 @@ import (
 func (s *Scheduler) launch(ctx context.Context, key string, pod *corev1.Pod, rec nodeRecord, host *v1.Host) {
 	node := podnode.New(podnode.Spec{
 		IP: rec.ip, Region: s.cfg.Region, Zone: host.Spec.Zone, Host: host.Name,
-		Pod: pod, Size: rec.size, NodeInfo: host.Status.NodeInfo,
+		Pod: pod, Size: rec.size, NodeInfo: host.Status.NodeInfo, Tier: rec.tier,
 	})
 	_, err := s.cfg.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	switch {
@@ -38,7 +38,7 @@ func (s *Scheduler) launch(ctx context.Context, key string, pod *corev1.Pod, rec
 		s.queue.Retry(key, false)
 		return
 	}
-	s.bind(ctx, key, pod, rec.name, false)
+	s.bind(ctx, key, pod, rec, false)
 }
 
 // nodeIsFor reports whether node name exists and was made for pod uid.
@@ -54,10 +54,14 @@ func (s *Scheduler) nodeIsFor(ctx context.Context, name string, uid types.UID) b
 // bind binds pod to node and records the events of a placed pod. A pod
 // that is gone or bound elsewhere gets its node deleted; other errors are
 // retried with backoff, keeping the node for the next attempt.
-func (s *Scheduler) bind(ctx context.Context, key string, pod *corev1.Pod, node string, kicked bool) {
+func (s *Scheduler) bind(ctx context.Context, key string, pod *corev1.Pod, rec nodeRecord, kicked bool) {
+	node := rec.name
+	// The apiserver copies a Binding's annotations onto the pod: the host
+	// reads the tier there.
 	binding := &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
-		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,
+			Annotations: map[string]string{v1.AnnotationSandboxTier: rec.tier}},
+		Target: corev1.ObjectReference{Kind: "Node", Name: node},
 	}
 	err := s.cfg.Client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {

@@ -129,6 +129,7 @@ type placement struct {
 	owner   types.UID
 	size    sizing.Size
 	subnets []string
+	tier    string // the kind of sandbox the pod asks for; "" for any
 	now     time.Time
 	ttl     time.Duration
 	region  string
@@ -143,6 +144,10 @@ func (a *accounts) reserve(p placement) (nodeRecord, *v1.Host, bool) {
 	taken := func(ip netip.Addr) bool { _, used := a.ips[ip]; return used }
 	for _, c := range rankHosts(a.candidates(p.owner, p.now, p.ttl), p.size) {
 		h := a.hosts[c.name]
+		tier, offered := hostTier(h, p.tier)
+		if !offered {
+			continue
+		}
 		for _, r := range ipRanges(h.Spec.PodCIDRs, p.subnets) {
 			ip, ok := r.freeIP(taken)
 			if !ok {
@@ -151,7 +156,7 @@ func (a *accounts) reserve(p placement) (nodeRecord, *v1.Host, bool) {
 			rec := nodeRecord{
 				name: podnode.Name(ip, p.region), host: h.Name, zone: h.Spec.Zone, ip: ip, size: p.size,
 				pod:   podnode.PodRef{Namespace: p.pod.Namespace, Name: p.pod.Name, UID: p.pod.UID},
-				owner: p.owner,
+				owner: p.owner, tier: tier,
 			}
 			a.add(rec)
 			return rec, h, true

@@ -60,7 +60,10 @@ type Config struct {
 	// ProfileSubnets returns the subnets of a profile; nil means any of the
 	// host's blocks.
 	ProfileSubnets func(profile string) []string
-	Now            func() time.Time // default time.Now
+	// ProfileTier returns a profile's sandbox tier kind; "" means the
+	// host's default.
+	ProfileTier func(profile string) string
+	Now         func() time.Time // default time.Now
 }
 
 // Scheduler places Fargate pods. Make it with New, wire it with Register,
@@ -105,6 +108,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.Logging == nil {
 		cfg.Logging = func() awslogging.Decision { return awslogging.Decision{} }
+	}
+	if cfg.ProfileTier == nil {
+		cfg.ProfileTier = func(string) string { return "" }
 	}
 	if cfg.ProfileSubnets == nil {
 		cfg.ProfileSubnets = func(string) []string { return nil }

@@ -48,9 +48,9 @@ const rootShellMessage = "Pod not supported on Fargate: fields not supported: Ho
 
 // startUp starts `fargo up` on a fresh data dir whose own host offers
 // cpu and memory, with a study-aews profile.
-func startUp(t *testing.T, cpu, memory string) *harness.Server {
+func startUp(t *testing.T, cpu, memory string, extra ...string) *harness.Server {
 	t.Helper()
-	srv := harness.NewServer(t, "up", t.TempDir(), "--name", "local", "--cpu", cpu, "--memory", memory)
+	srv := harness.NewServer(t, "up", t.TempDir(), append([]string{"--name", "local", "--cpu", cpu, "--memory", memory}, extra...)...)
 	srv.Start(t)
 	mustFargo(t, srv, "create", "fargateprofile", "--cluster", "study", "--name", "study-aews", "--namespace", "study-aews")
 	return srv

@@ -26,9 +26,9 @@ import (
 // startRunning is startUp with the seed images imported, for tests whose
 // pods really run; it deletes every Fargate pod before the cluster stops,
 // so no sandbox outlives the test.
-func startRunning(t *testing.T) *harness.Server {
+func startRunning(t *testing.T, extra ...string) *harness.Server {
 	t.Helper()
-	srv := startUp(t, "8", "16Gi")
+	srv := startUp(t, "8", "16Gi", extra...)
 	srv.ImportImages(t, harness.SeedTarball(t))
 	t.Cleanup(func() { deleteFargatePods(t, srv) })
 	return srv
@@ -183,10 +183,16 @@ func readLog(p *corev1.Pod, c string, n int) string {
 // off; a readiness probe gates Ready; a memory hog is OOM-killed.
 func TestPodsRun(t *testing.T) {
 	srv := startRunning(t)
+	runPodSuite(t, srv, "runc")
+}
+
+// runPodSuite is every tier's pod suite; runtime is the prefix of the
+// tier's container IDs.
+func runPodSuite(t *testing.T, srv *harness.Server, runtime string) {
 	cs := srv.Client(t)
 	apply(t, srv, studyNamespace)
 
-	t.Run("netshoot deployment runs", func(t *testing.T) { assertNetshootRuns(t, srv, cs) })
+	t.Run("netshoot deployment runs", func(t *testing.T) { assertNetshootRuns(t, srv, cs, runtime) })
 	t.Run("job completes and goes with its ttl", func(t *testing.T) { assertJobCompletes(t, srv, cs) })
 	t.Run("server answers on its pod IP", func(t *testing.T) { assertServerAnswers(t, srv, cs) })
 	t.Run("volumes and env are readable", func(t *testing.T) { assertVolumesReadable(t, srv, cs) })
@@ -195,7 +201,7 @@ func TestPodsRun(t *testing.T) {
 	t.Run("memory hog is OOM-killed", func(t *testing.T) { assertOOMKilled(t, srv, cs) })
 }
 
-func assertNetshootRuns(t *testing.T, srv *harness.Server, cs kubernetes.Interface) {
+func assertNetshootRuns(t *testing.T, srv *harness.Server, cs kubernetes.Interface, runtime string) {
 	apply(t, srv, strings.Replace(seedNetshoot, "replicas: 1", "replicas: 2", 1))
 	testwait.Eventually(t, 2*time.Minute, "2 netshoot pods Running and Ready", func(ctx context.Context) error {
 		list, err := cs.CoreV1().Pods("study-aews").List(ctx, metav1.ListOptions{LabelSelector: "app=netshoot"})
@@ -213,7 +219,7 @@ func assertNetshootRuns(t *testing.T, srv *harness.Server, cs kubernetes.Interfa
 		}
 		for _, p := range list.Items {
 			s := p.Status.ContainerStatuses[0]
-			if s.State.Running == nil || s.RestartCount != 0 || !strings.HasPrefix(s.ContainerID, "runc://") ||
+			if s.State.Running == nil || s.RestartCount != 0 || !strings.HasPrefix(s.ContainerID, runtime+"://") ||
 				!strings.Contains(s.ImageID, "@sha256:") || !ptr.Deref(s.Started, false) {
 				return fmt.Errorf("pod %s container status %+v", p.Name, s)
 			}
