@@ -54,6 +54,9 @@ func TestValidate(t *testing.T) {
 		{"name reserved prefix", func(p *v1.FargateProfile) { p.Name = "eks-x" },
 			`fargate profile "eks-x": name must not start with "eks-"`},
 		{"name eks without dash is fine", func(p *v1.FargateProfile) { p.Name = "eksx" }, ""},
+		{"microvm tier", func(p *v1.FargateProfile) { p.Spec.Tier = "microvm" }, ""},
+		{"unknown tier", func(p *v1.FargateProfile) { p.Spec.Tier = "kata" },
+			`fargate profile "fp-default": tier "kata" is not a sandbox tier: use one of oci, gvisor, microvm, or leave it empty for the host's default`},
 		{"name not a kubernetes name", func(p *v1.FargateProfile) { p.Name = "Web_Apps" },
 			`fargate profile "Web_Apps": name must consist of lower case letters, digits, '-' and '.', and start and end with a letter or digit`},
 

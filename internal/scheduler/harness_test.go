@@ -72,6 +72,12 @@ func newSerialEnv(t *testing.T, hosts []*v1.Host, objs ...runtime.Object) *env {
 // startEnv starts the scheduler with workers workers (0: its default).
 func startEnv(t *testing.T, workers int, hosts []*v1.Host, objs ...runtime.Object) *env {
 	t.Helper()
+	return startEnvWith(t, workers, nil, hosts, objs...)
+}
+
+// startEnvWith is startEnv with the scheduler's Config changed by with.
+func startEnvWith(t *testing.T, workers int, with func(*Config), hosts []*v1.Host, objs ...runtime.Object) *env {
+	t.Helper()
 	e := &env{t: t, cs: fake.NewClientset(objs...), now: time.Now(), events: &eventLog{}}
 	e.cs.PrependReactor("create", "pods", e.bindReactor)
 	var hostObjs []runtime.Object
@@ -89,8 +95,12 @@ func startEnv(t *testing.T, workers int, hosts []*v1.Host, objs ...runtime.Objec
 	factory := informers.NewSharedInformerFactory(e.cs, 0)
 	leases := informers.NewSharedInformerFactoryWithOptions(e.cs, 0, informers.WithNamespace(v1.SystemNamespace))
 	hostInf := hostclient.NewInformer(dyn, 0)
-	e.s = New(Config{Client: e.cs, Region: testRegion, Now: func() time.Time { return e.now },
-		Logging: func() awslogging.Decision { return awslogging.Decision{} }})
+	cfg := Config{Client: e.cs, Region: testRegion, Now: func() time.Time { return e.now },
+		Logging: func() awslogging.Decision { return awslogging.Decision{} }}
+	if with != nil {
+		with(&cfg)
+	}
+	e.s = New(cfg)
 	e.s.queue.base, e.s.queue.max = 20*time.Millisecond, 200*time.Millisecond
 	e.s.recorder = e.events
 	if workers > 0 {
@@ -133,6 +143,12 @@ func (e *env) bindReactor(a k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewConflict(corev1.Resource("pods/binding"), b.Name, fmt.Errorf("pod %s is already assigned to node %q", b.Name, pod.Spec.NodeName))
 	}
 	pod.Spec.NodeName = b.Target.Name
+	for k, v := range b.Annotations { // as the apiserver's binding storage does
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[k] = v
+	}
 	return true, nil, e.cs.Tracker().Update(podsGVR, pod, pod.Namespace)
 }
 
