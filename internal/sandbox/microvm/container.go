@@ -46,6 +46,7 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 	if err := p.remember(start.ID, containerRecord{Name: cfg.Name, Attempt: cfg.Attempt, LogPath: cfg.LogPath}); err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
+	p.logFor(start.ID) // the file exists from the start, as the shim makes it
 	var st vmproto.ContainerStatus
 	if err := r.call(ctx, uid, vmproto.OpStart, start, &st); err != nil {
 		p.forgetContainer(start.ID)
@@ -98,9 +99,14 @@ func (p *pod) remember(id string, c containerRecord) error {
 
 func (p *pod) forgetContainer(id string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	l := p.logs[id]
+	delete(p.logs, id)
 	delete(p.rec.Containers, id)
 	_ = writeRecord(p.dir, p.rec)
+	p.mu.Unlock()
+	if l != nil {
+		l.close()
+	}
 }
 
 // statusOf is the guest's status as the node agent reads it.

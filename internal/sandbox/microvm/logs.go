@@ -3,6 +3,7 @@ package microvm
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/fargo-dev/fargo/internal/shim"
@@ -25,6 +26,7 @@ type containerLog struct {
 // last agent stopped); a log that cannot be opened drops output rather
 // than stall the guest.
 func openLog(path string) *containerLog {
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	var out io.Writer = io.Discard
 	if err == nil {

@@ -128,7 +128,8 @@ func podNetns(t *testing.T) string {
 func (v *testVM) container(name string, args ...string) sandbox.ContainerConfig {
 	return sandbox.ContainerConfig{
 		Name: name, Layers: []string{v.layer}, Args: args, Env: []string{"PATH=/bin"},
-		LogPath: filepath.Join(v.logDir, name+".log"), TerminationMessagePath: "/dev/termination-log",
+		// The log's directory is the runtime's to make.
+		LogPath: filepath.Join(v.logDir, name, "0.log"), TerminationMessagePath: "/dev/termination-log",
 	}
 }
 
@@ -154,7 +155,6 @@ func waitExit(t *testing.T, rt *microvm.Runtime, uid, id string) sandbox.Contain
 func TestPodRunsInItsOwnKernel(t *testing.T) {
 	v := newTestVM(t)
 	ctx := context.Background()
-	os.MkdirAll(v.logDir, 0o755)
 	uid := "vmtest-1"
 	start := time.Now()
 	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
@@ -183,7 +183,7 @@ func TestPodRunsInItsOwnKernel(t *testing.T) {
 	if done.ExitCode != 3 || done.Reason != "Error" || done.TerminationMessage != "bye\n" {
 		t.Errorf("exit %+v; want code 3, Error, message bye", done)
 	}
-	log, _ := os.ReadFile(filepath.Join(v.logDir, "hello.log"))
+	log, _ := os.ReadFile(filepath.Join(v.logDir, "hello", "0.log"))
 	if !strings.Contains(string(log), " stdout F out\n") || !strings.Contains(string(log), " stderr F err\n") {
 		t.Errorf("CRI log:\n%s", log)
 	}
