@@ -51,6 +51,7 @@ func leftovers(ctx context.Context, cs kubernetes.Interface, agentDir string, ui
 		filepath.Join(agentDir, "serving", node+".pem"),
 		filepath.Join(agentDir, "netns", "fargo-"+id),
 		filepath.Join(agentDir, "sandboxes", "pods", id),
+		filepath.Join(agentDir, "microvm", "pods", id),
 		filepath.Join(agentDir, "pods", id),
 	}
 	logs, _ := filepath.Glob("/var/log/pods/*_" + id)

@@ -80,13 +80,17 @@ spec:
 // gets no traffic, scaling to 0 refuses at once; an in-cluster client
 // reaches the apiserver through the kubernetes Service; cluster DNS
 // answers; and the pod cannot reach the host's own services.
-func TestServices(t *testing.T) {
+func TestServices(t *testing.T) { runServiceSuite(t) }
+
+// runServiceSuite is TestServices on a cluster started with extra flags
+// (another sandbox tier).
+func runServiceSuite(t *testing.T, extra ...string) {
 	// The apiserver listens beyond loopback, where the kubernetes Service
 	// leads; the traffic stays on this machine.
 	// Cluster DNS forwards other names to a resolver of the test's own.
 	upstream := serveOutsideDNS(t)
-	srv := harness.NewServer(t, "up", t.TempDir(), "--name", "local", "--cpu", "8", "--memory", "16Gi", "--bind-address", "0.0.0.0",
-		"--dns-upstream", upstream)
+	srv := harness.NewServer(t, "up", t.TempDir(), append([]string{"--name", "local", "--cpu", "8", "--memory", "16Gi", "--bind-address", "0.0.0.0",
+		"--dns-upstream", upstream}, extra...)...)
 	srv.Start(t)
 	mustFargo(t, srv, "create", "fargateprofile", "--cluster", "study", "--name", "study-aews", "--namespace", "study-aews")
 	srv.ImportImages(t, harness.SeedTarball(t))

@@ -49,6 +49,13 @@ func Binary(t testing.TB) string {
 		out, err := exec.Command("go", "build", "-o", built, "github.com/fargo-dev/fargo/cmd/fargo").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		// The microvm tier boots fargo-init, found beside fargo.
+		guest := exec.Command("go", "build", "-o", filepath.Join(dir, "fargo-init"), "github.com/fargo-dev/fargo/cmd/fargo-init")
+		guest.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := guest.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build fargo-init: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
