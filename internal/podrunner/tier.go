@@ -34,9 +34,11 @@ func (w *podWorker) podImages(ctx context.Context, pod *corev1.Pod) ([][]string,
 	var images [][]string
 	specs := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
 	for _, c := range specs {
+		// As ensureImage will: Always pulls (a cached copy may be older
+		// than the registry's, and the VM must boot with what runs).
 		img, err := w.a.cfg.Images.Get(c.Image)
-		if err != nil {
-			if c.ImagePullPolicy == corev1.PullNever {
+		if err != nil || c.ImagePullPolicy == corev1.PullAlways {
+			if err != nil && c.ImagePullPolicy == corev1.PullNever {
 				return nil, fmt.Errorf("container image %q is not present with pull policy of Never", c.Image)
 			}
 			if img, err = w.a.cfg.Images.Pull(ctx, c.Image, w.keychain(ctx, pod)); err != nil {

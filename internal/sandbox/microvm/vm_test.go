@@ -58,7 +58,9 @@ func newTestVM(t *testing.T) *testVM {
 	}
 	disks := filepath.Join(dir, "disks")
 	rt, err := microvm.New(microvm.Config{
-		Root: filepath.Join(dir, "state"), VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
+		// A deep state dir: the channel socket's path is longer than a
+		// unix socket address holds, as under a long --data-dir.
+		Root: filepath.Join(dir, strings.Repeat("deep-", 10), "state"), VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
 		Kernel: k.Vmlinux, Initrd: initrd, KernelArgs: "tsc_early_khz=" + hostKHz(t),
 		ImageDisk: func(ctx context.Context, layers []string) (string, error) {
 			return vmdisk.ImageDisk(ctx, disks, layers)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fargo-dev/fargo/internal/sandbox/microvm"
+	"github.com/fargo-dev/fargo/internal/shim"
 	"github.com/fargo-dev/fargo/internal/vmproto"
 )
 
@@ -56,6 +57,9 @@ func (d *Driver) Version() (string, error) {
 	return "", fmt.Errorf("qemu: cannot read a version from %q", out)
 }
 
+// maxSocketPath is what fits a unix socket address, with room to spare.
+const maxSocketPath = 100
+
 // Files in a VM's Dir.
 const (
 	pidFile     = "qemu.pid"
@@ -69,10 +73,24 @@ func (d *Driver) Start(ctx context.Context, vm microvm.VM) (int, error) {
 		return 0, err
 	}
 	_ = os.Remove(filepath.Join(vm.Dir, channelSock))
-	cmd := exec.CommandContext(ctx, d.binary(), d.args(vm)...)
+	// Extra files become fds 3, 4, ...: the tap, then (for a long data
+	// dir) the VM's directory, through which QEMU names its socket.
+	var files []*os.File
 	if vm.Tap != nil {
-		cmd.ExtraFiles = []*os.File{vm.Tap} // fd 3
+		files = append(files, vm.Tap)
 	}
+	sock := filepath.Join(vm.Dir, channelSock)
+	if len(sock) >= maxSocketPath {
+		dir, err := os.Open(vm.Dir)
+		if err != nil {
+			return 0, err
+		}
+		defer dir.Close()
+		files = append(files, dir)
+		sock = fmt.Sprintf("/proc/self/fd/%d/%s", 2+len(files), channelSock)
+	}
+	cmd := exec.CommandContext(ctx, d.binary(), d.args(vm, sock)...)
+	cmd.ExtraFiles = files
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("qemu: start VM: %w: %s", err, strings.TrimSpace(string(out)))
 	}
@@ -84,7 +102,7 @@ func (d *Driver) Start(ctx context.Context, vm microvm.VM) (int, error) {
 }
 
 // args is QEMU's command line for vm.
-func (d *Driver) args(vm microvm.VM) []string {
+func (d *Driver) args(vm microvm.VM, sock string) []string {
 	accel := "kvm"
 	cpu := "host"
 	if vm.Accel == microvm.AccelTCG {
@@ -100,7 +118,7 @@ func (d *Driver) args(vm microvm.VM) []string {
 		"-serial", "file:" + filepath.Join(vm.Dir, consoleLog),
 		"-kernel", vm.Kernel, "-initrd", vm.Initrd, "-append", vm.Cmdline,
 		"-device", "virtio-serial-device,max_ports=2",
-		"-chardev", "socket,id=ch0,path=" + filepath.Join(vm.Dir, channelSock) + ",server=on,wait=off",
+		"-chardev", "socket,id=ch0,path=" + sock + ",server=on,wait=off",
 		"-device", "virtserialport,chardev=ch0,name=" + vmproto.SerialPortName,
 	}
 	for i, disk := range vm.Disks {
@@ -120,9 +138,14 @@ func (d *Driver) args(vm microvm.VM) []string {
 // Dial connects to the VM's channel socket, waiting for QEMU to make it.
 func (d *Driver) Dial(ctx context.Context, vm microvm.VM) (net.Conn, error) {
 	path := filepath.Join(vm.Dir, channelSock)
+	addr, done, err := shim.ShortSocketPath(path)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	var dialer net.Dialer
 	for {
-		c, err := dialer.DialContext(ctx, "unix", path)
+		c, err := dialer.DialContext(ctx, "unix", addr)
 		if err == nil {
 			return c, nil
 		}
