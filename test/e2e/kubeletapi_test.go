@@ -26,10 +26,10 @@ import (
 
 // startForKubeletAPI is startRunning with logs that rotate at 4 KiB, so a
 // test sees a rotation within seconds.
-func startForKubeletAPI(t *testing.T) *harness.Server {
+func startForKubeletAPI(t *testing.T, extra ...string) *harness.Server {
 	t.Helper()
-	srv := harness.NewServer(t, "up", t.TempDir(), "--name", "local", "--cpu", "8", "--memory", "16Gi",
-		"--container-log-max-size", "4Ki", "--container-log-max-files", "3")
+	srv := harness.NewServer(t, "up", t.TempDir(), append([]string{"--name", "local", "--cpu", "8", "--memory", "16Gi",
+		"--container-log-max-size", "4Ki", "--container-log-max-files", "3"}, extra...)...)
 	srv.Start(t)
 	mustFargo(t, srv, "create", "fargateprofile", "--cluster", "study", "--name", "study-aews", "--namespace", "study-aews")
 	srv.ImportImages(t, harness.SeedTarball(t))
@@ -52,8 +52,12 @@ const talker = `i=0; while true; do echo "line $i"; echo "err $i" >&2; i=$((i+1)
 
 // TestKubeletAPI walks `kubectl logs`, exec, attach, port-forward and cp
 // against pod-nodes of `fargo up`, and the kubelet API's refusals.
-func TestKubeletAPI(t *testing.T) {
-	srv := startForKubeletAPI(t)
+func TestKubeletAPI(t *testing.T) { runKubeletAPISuite(t) }
+
+// runKubeletAPISuite is TestKubeletAPI on a cluster started with extra
+// flags (another sandbox tier).
+func runKubeletAPISuite(t *testing.T, extra ...string) {
+	srv := startForKubeletAPI(t, extra...)
 	cs := srv.Client(t)
 	apply(t, srv, podManifest("talker", "Always", talker, ""))
 	pod := waitPod(t, cs, "talker", 2*time.Minute, "running", func(p *corev1.Pod) error {

@@ -143,8 +143,12 @@ data: {k: v}
 // then a start on the same data dir: the same containers run on, with
 // restartCount 0, and their logs go on growing; a pod that had finished
 // is not run again.
-func TestAgentRestartAdoptsPods(t *testing.T) {
-	srv := startRunning(t)
+func TestAgentRestartAdoptsPods(t *testing.T) { runAdoption(t) }
+
+// runAdoption is TestAgentRestartAdoptsPods on a cluster started with
+// extra flags (another sandbox tier).
+func runAdoption(t *testing.T, extra ...string) {
+	srv := startRunning(t, extra...)
 	cs := srv.Client(t)
 	apply(t, srv, studyNamespace)
 	ticker := `i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done`

@@ -53,6 +53,20 @@ func TestMicroVMServices(t *testing.T) {
 	runServiceSuite(t, microVMFirst...)
 }
 
+// TestMicroVMKubeletAPI is TestKubeletAPI on microVM pods: logs and their
+// rotation, exec (also in a terminal), attach, port-forward, cp, top.
+func TestMicroVMKubeletAPI(t *testing.T) {
+	requireMicroVM(t)
+	runKubeletAPISuite(t, microVMFirst...)
+}
+
+// TestMicroVMAgentRestart is TestAgentRestartAdoptsPods on microVM pods:
+// the VMs run on while no agent does, and the next one adopts them.
+func TestMicroVMAgentRestart(t *testing.T) {
+	requireMicroVM(t)
+	runAdoption(t, microVMFirst...)
+}
+
 func execIn(t *testing.T, srv *harness.Server, pod string, command string) string {
 	t.Helper()
 	out, err := srv.Kubectl(t, "-n", "study-aews", "exec", pod, "--", "sh", "-c", command)
