@@ -129,7 +129,11 @@ func loadModules(dir string) error {
 	if err != nil {
 		return err
 	}
+	vsock := cmdlineHas("fargo.transport=vsock")
 	for _, name := range strings.Fields(string(order)) {
+		if !vsock && strings.Contains(name, "vsock") {
+			continue // the channel is virtio-serial: vsock's modules cost boot time for nothing
+		}
 		f, err := os.Open(dir + "/" + name)
 		if err != nil {
 			return err

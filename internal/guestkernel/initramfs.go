@@ -1,7 +1,7 @@
 package guestkernel
 
 import (
-	"compress/gzip"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -19,7 +19,7 @@ func InitramfsPath(cacheDir string, k Kernel, initBinary string) (string, error)
 		return "", fmt.Errorf("guestkernel: read fargo-init: %w", err)
 	}
 	sum := sha256.Sum256(append(bin, k.Version...))
-	path := filepath.Join(cacheDir, "initramfs-"+hex.EncodeToString(sum[:8])+".cpio.gz")
+	path := filepath.Join(cacheDir, "initramfs-"+hex.EncodeToString(sum[:8])+".cpio")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
@@ -32,7 +32,8 @@ func InitramfsPath(cacheDir string, k Kernel, initBinary string) (string, error)
 	return path, nil
 }
 
-// BuildInitramfs writes a gzip'd newc cpio archive to outPath: /init,
+// BuildInitramfs writes a newc cpio archive to outPath, uncompressed (a
+// guest under TCG unpacks 4 MiB faster than it inflates 2): /init,
 // the kernel's modules under /lib/modules with their load order, and the
 // directories fargo-init mounts on.
 func BuildInitramfs(k Kernel, initBinary, outPath string) error {
@@ -41,8 +42,8 @@ func BuildInitramfs(k Kernel, initBinary, outPath string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestSpeed)
-	w := &cpioWriter{w: zw}
+	bw := bufio.NewWriter(tmp)
+	w := &cpioWriter{w: bw}
 	for _, dir := range []string{"dev", "proc", "sys", "run", "tmp", "mnt", "lib", "lib/modules"} {
 		w.dir(dir)
 	}
@@ -63,7 +64,7 @@ func BuildInitramfs(k Kernel, initBinary, outPath string) error {
 	}
 	w.trailer()
 	if w.err == nil {
-		w.err = zw.Close()
+		w.err = bw.Flush()
 	}
 	if w.err == nil {
 		w.err = tmp.Close()

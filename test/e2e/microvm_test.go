@@ -42,6 +42,7 @@ func TestMicroVMPods(t *testing.T) {
 	runPodSuite(t, srv, "qemu")
 	cs := srv.Client(t)
 	t.Run("own kernel, processes and mounts", func(t *testing.T) { assertVMIsolation(t, srv, cs) })
+	t.Run("a configMap's update reaches the guest", func(t *testing.T) { assertVolumeUpdates(t, srv) })
 	t.Run("runtimeClassName, profile tier and host default", func(t *testing.T) { assertTierChoice(t, srv, cs) })
 	t.Run("nothing leaks", func(t *testing.T) { assertVMsLeaveNothing(t, srv, cs) })
 }
@@ -114,6 +115,38 @@ func assertVMIsolation(t *testing.T, srv *harness.Server, cs kubernetes.Interfac
 	if len(boots) != 2 {
 		t.Errorf("the two pods share a boot id: %v", boots)
 	}
+}
+
+func assertVolumeUpdates(t *testing.T, srv *harness.Server) {
+	cm := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: live, namespace: study-aews}
+data: {greeting: %s}
+---
+`
+	apply(t, srv, fmt.Sprintf(cm, "before")+podManifest("watcher", "Always", "sleep 3600", `    volumeMounts:
+    - {name: live, mountPath: /live}
+  volumes:
+  - name: live
+    configMap: {name: live}
+`))
+	testwait.Eventually(t, 2*time.Minute, "the pod reads the first value", func(context.Context) error {
+		out, err := srv.Kubectl(t, "-n", "study-aews", "exec", "watcher", "--", "cat", "/live/greeting")
+		if err != nil || out != "before" {
+			return fmt.Errorf("%q %v", out, err)
+		}
+		return nil
+	})
+	apply(t, srv, fmt.Sprintf(cm, "after"))
+	// The host refreshes projected volumes every 30 s, as a kubelet syncs;
+	// the guest follows within seconds.
+	testwait.Eventually(t, 90*time.Second, "the pod reads the updated value", func(context.Context) error {
+		out, err := srv.Kubectl(t, "-n", "study-aews", "exec", "watcher", "--", "cat", "/live/greeting")
+		if err != nil || out != "after" {
+			return fmt.Errorf("%q %v", out, err)
+		}
+		return nil
+	})
 }
 
 // tierProfile puts namespace oci-profile's pods in the OCI tier.

@@ -25,6 +25,7 @@ const kernelCache = "/var/cache/fargo/kernel"
 // and fargo-init, and a pod network namespace wired to a test bridge.
 type testVM struct {
 	rt     *microvm.Runtime
+	root   string
 	netns  string
 	layer  string
 	logDir string
@@ -57,10 +58,11 @@ func newTestVM(t *testing.T) *testVM {
 		t.Fatal(err)
 	}
 	disks := filepath.Join(dir, "disks")
+	root := filepath.Join(dir, strings.Repeat("deep-", 10), "state")
 	rt, err := microvm.New(microvm.Config{
 		// A deep state dir: the channel socket's path is longer than a
 		// unix socket address holds, as under a long --data-dir.
-		Root: filepath.Join(dir, strings.Repeat("deep-", 10), "state"), VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
+		Root: root, VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
 		Kernel: k.Vmlinux, Initrd: initrd, KernelArgs: "tsc_early_khz=" + hostKHz(t),
 		ImageDisk: func(ctx context.Context, layers []string) (string, error) {
 			return vmdisk.ImageDisk(ctx, disks, layers)
@@ -70,7 +72,7 @@ func newTestVM(t *testing.T) *testVM {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testVM{rt: rt, netns: podNetns(t), layer: busyboxLayer(t, dir), logDir: filepath.Join(dir, "logs")}
+	return &testVM{rt: rt, root: root, netns: podNetns(t), layer: busyboxLayer(t, dir), logDir: filepath.Join(dir, "logs")}
 }
 
 func hostKHz(t *testing.T) string {
@@ -169,6 +171,11 @@ func TestPodRunsInItsOwnKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("VM up and set up in %v", time.Since(start))
+	if matches, _ := filepath.Glob(filepath.Join(v.root, "pods", uid, "boot.txt")); len(matches) == 1 {
+		b, _ := os.ReadFile(matches[0])
+		c, _ := os.ReadFile(filepath.Join(v.root, "pods", uid, "vm", "console.log"))
+		t.Logf("boot.txt:\n%s\nconsole:\n%s", b, c)
+	}
 	removed := false
 	t.Cleanup(func() {
 		if !removed {
