@@ -65,7 +65,8 @@ bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerStart|UpStart' -benchtime 5x -timeout 30m -v
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerIdleRSS|UpIdleRSS' -benchtime 1x -timeout 10m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
-	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench PodStart -benchtime 1x -timeout 30m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench '^BenchmarkPodStart$$' -benchtime 1x -timeout 30m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench MicroVMPodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput|ServicePath' -benchtime 1x -timeout 30m
 

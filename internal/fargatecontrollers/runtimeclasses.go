@@ -15,18 +15,20 @@ import (
 )
 
 // tierOverhead is what a pod's sandbox costs the host beyond the pod's
-// own provisioned size, per tier, measured on this project's reference
-// machine (2 cores, Debian 12) and recorded in bench/RESULTS.md:
-// - oci: the shim and pause processes and the agent's share per pod
-//   (BenchmarkPodStart, per-pod-MiB ≈ 4 MiB);
-// - gvisor: runsc's sentry and gofer per pod (≈ 40 MiB RSS);
-// - microvm: QEMU's own memory beyond the guest's
-//   (BenchmarkMicroVMPodStart, vmm-overhead-MiB) and a guest kernel's
-//   share of the guest memory is the pod's own, so not counted here.
+// own provisioned size, per tier, as measured on the project's reference
+// machine (2 cores, Debian 12; bench/RESULTS.md), rounded up:
+//   - oci: the shim and pause processes and the agent's share, 2.54 MiB
+//     PSS per idle pod (BenchmarkPodStart); their CPU at idle is nil.
+//   - microvm: QEMU's own memory beyond the guest's, 57 MiB PSS, and 41
+//     millicores per idle VM under TCG (BenchmarkMicroVMPodStart). The
+//     guest kernel lives in the pod's own provisioned memory.
+//   - gvisor: not measurable here (Debian's 2022 runsc cannot run pods on
+//     this kernel); the figure is gVisor's sentry and gofer at idle as
+//     gVisor's documentation gives them. Measure before relying on it.
 var tierOverhead = map[string]corev1.ResourceList{
-	v1.TierOCI:     {corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("8Mi")},
+	v1.TierOCI:     {corev1.ResourceMemory: resource.MustParse("4Mi")},
 	v1.TierGVisor:  {corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("48Mi")},
-	v1.TierMicroVM: {corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+	v1.TierMicroVM: {corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 }
 
 // runtimeClass is the RuntimeClass of tier kind: pods naming it run in
