@@ -64,26 +64,7 @@ func tierPod(name, class string) *corev1.Pod {
 // startInTier creates one pod of RuntimeClass class and returns how long
 // until a watch sees it Ready.
 func startInTier(ctx context.Context, b *testing.B, cs kubernetes.Interface, name, class string) time.Duration {
-	w, err := cs.CoreV1().Pods("start").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Stop()
-	began := time.Now()
-	if _, err := cs.CoreV1().Pods("start").Create(ctx, tierPod(name, class), metav1.CreateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	timeout := time.After(2 * time.Minute)
-	for {
-		select {
-		case ev := <-w.ResultChan():
-			if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type != watch.Deleted && ready(p) {
-				return time.Since(began)
-			}
-		case <-timeout:
-			b.Fatalf("pod %s not Ready after 2 minutes", name)
-		}
-	}
+	return startPod(ctx, b, cs, tierPod(name, class))
 }
 
 // bootSplit reads what the microvm runtime noted of the pod's VM: time

@@ -124,13 +124,19 @@ func idlePod(name, image string) *corev1.Pod {
 
 // startOne creates one pod and returns how long until a watch sees it Ready.
 func startOne(ctx context.Context, b *testing.B, cs kubernetes.Interface, name, image string) time.Duration {
+	return startPod(ctx, b, cs, idlePod(name, image))
+}
+
+// startPod creates pod and returns how long until a watch sees it Ready.
+func startPod(ctx context.Context, b *testing.B, cs kubernetes.Interface, pod *corev1.Pod) time.Duration {
+	name := pod.Name
 	w, err := cs.CoreV1().Pods("start").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Stop()
 	began := time.Now()
-	if _, err := cs.CoreV1().Pods("start").Create(ctx, idlePod(name, image), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Pods("start").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	timeout := time.After(2 * time.Minute)
