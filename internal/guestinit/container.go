@@ -121,7 +121,7 @@ func (c *container) run(s *server) error {
 	if err != nil {
 		return err
 	}
-	pid, wait, err := startEntry(c.entry, pio.child, c.spec.TTY)
+	pid, wait, err := startEntry(c.entry, pio.child, c.spec.TTY, true)
 	pio.closeChild()
 	if err != nil {
 		pio.closeParent()
@@ -139,8 +139,11 @@ func (c *container) run(s *server) error {
 }
 
 // startEntry starts fargo-init as the container's entry with spec and
-// returns once the command was exec'd, or its error.
-func startEntry(spec entrySpec, stdio [3]*os.File, tty bool) (int, <-chan unix.WaitStatus, error) {
+// returns once the command was exec'd, or its error. A container's first
+// process (newPID) starts a PID namespace of its own, as with any container
+// runtime: it is PID 1 there, sees only its container's processes, and
+// the kernel ends them all when it exits.
+func startEntry(spec entrySpec, stdio [3]*os.File, tty, newPID bool) (int, <-chan unix.WaitStatus, error) {
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return 0, nil, err
@@ -156,6 +159,12 @@ func startEntry(spec entrySpec, stdio [3]*os.File, tty bool) (int, <-chan unix.W
 		Env:   []string{},
 		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), specR.Fd(), errW.Fd()},
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: tty, Ctty: 0},
+	}
+	if newPID {
+		attr.Sys.Cloneflags = syscall.CLONE_NEWPID
+	}
+	if spec.JoinPid != 0 {
+		attr.Sys.Setctty = false // the process that joins the namespace takes the terminal
 	}
 	pid, wait, err := startProcess("/proc/self/exe", []string{"fargo-init", EntryArg}, attr)
 	specR.Close()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"os/signal"
 	"runtime"
 	"strings"
 	"syscall"
@@ -31,6 +32,11 @@ type entrySpec struct {
 	Groups     []uint32 `json:"groups"`
 	Caps       []uint   `json:"caps"`
 	NoNewPrivs bool     `json:"noNewPrivs"`
+	// JoinPid, for an exec, is the container's first process: the
+	// command runs in its PID namespace (see joinAndRun).
+	JoinPid int `json:"joinPid,omitempty"`
+	// TTY makes the command's stdin its controlling terminal.
+	TTY bool `json:"tty,omitempty"`
 }
 
 // Container processes start with at most these open files and
@@ -52,6 +58,9 @@ func ContainerEntry() {
 		entryFail(errPipe, fmt.Errorf("read spec: %w", err))
 	}
 	unix.Close(3)
+	if spec.JoinPid != 0 {
+		entryFail(errPipe, joinAndRun(spec, errPipe))
+	}
 	entryFail(errPipe, become(spec))
 }
 
@@ -62,6 +71,13 @@ func entryFail(w *os.File, err error) {
 
 // become turns this process into the container's and execs its command.
 func become(s entrySpec) error {
+	if os.Getpid() == 1 {
+		// The container's first process, in its new PID namespace: its
+		// /proc shows that namespace.
+		if err := unix.Mount("proc", filepath.Join(s.Root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("mount /proc: %w", err)
+		}
+	}
 	if s.Cgroup != "" {
 		if err := os.WriteFile(filepath.Join(s.Cgroup, "cgroup.procs"), []byte("0"), 0); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
@@ -148,4 +164,58 @@ func lookPath(argv0 string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", argv0)
+}
+
+// joinAndRun runs an exec's command in the container's PID namespace.
+// setns into a PID namespace applies to the caller's children only, so
+// this process joins, starts the command as its child (which becomes the
+// container's process as usual) and passes on its end: exit code, or
+// 128+signal. SIGTERM to this process kills the command (killExec): the
+// usual Pdeathsig cannot serve, as the child, in another PID namespace,
+// cannot see its parent.
+func joinAndRun(s entrySpec, errPipe *os.File) error {
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", s.JoinPid))
+	if err != nil {
+		return fmt.Errorf("the container's process is gone: %w", err)
+	}
+	if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWPID); err != nil {
+		return fmt.Errorf("join the container's PID namespace: %w", err)
+	}
+	ns.Close()
+	child := s
+	child.JoinPid = 0
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	attr := &syscall.ProcAttr{
+		Env:   []string{},
+		Files: []uintptr{0, 1, 2, specR.Fd(), errPipe.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: s.TTY, Ctty: 0},
+	}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"fargo-init", EntryArg}, attr)
+	specR.Close()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	_ = json.NewEncoder(specW).Encode(child)
+	specW.Close()
+	errPipe.Close() // the child holds it until its exec
+	go func() {
+		<-term
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}()
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+			break
+		}
+	}
+	if ws.Signaled() {
+		os.Exit(128 + int(ws.Signal()))
+	}
+	os.Exit(ws.ExitStatus())
+	return nil
 }

@@ -37,7 +37,8 @@ func (s *server) exec(ctx context.Context, st *vmproto.Stream, req vmproto.Reque
 	}
 	spec := c.entry
 	spec.Args = b.Argv
-	pid, wait, err := startEntry(spec, pio.child, b.TTY)
+	spec.JoinPid, spec.TTY = c.snapshot().Pid, b.TTY
+	pid, wait, err := startEntry(spec, pio.child, b.TTY, false)
 	pio.closeChild()
 	if err != nil {
 		pio.closeParent()
@@ -62,7 +63,7 @@ func (s *server) exec(ctx context.Context, st *vmproto.Stream, req vmproto.Reque
 	case ws := <-wait:
 		exit.Code = exitCode(ws)
 	case <-timeout:
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		killExec(pid)
 		exit.Code, exit.Error = exitCode(<-wait), "command timed out"
 	}
 	if pio.tty != nil {
@@ -111,7 +112,7 @@ func feedInput(ctx context.Context, st *vmproto.Stream, pio *processIO, pid int)
 	for {
 		f, err := st.Recv(ctx)
 		if err != nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killExec(pid)
 			return
 		}
 		switch f.Kind {
@@ -131,7 +132,7 @@ func feedInput(ctx context.Context, st *vmproto.Stream, pio *processIO, pid int)
 				setWinsize(pio.tty, r)
 			}
 		case vmproto.KindCancel:
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killExec(pid)
 			return
 		}
 	}
@@ -251,3 +252,7 @@ func (s *server) portForward(ctx context.Context, st *vmproto.Stream, req vmprot
 	_ = st.SendJSON(vmproto.KindExit, vmproto.Exit{})
 }
 
+
+// killExec ends an exec: its process (joinAndRun) kills the command on
+// SIGTERM and exits.
+func killExec(pid int) { _ = syscall.Kill(pid, syscall.SIGTERM) }

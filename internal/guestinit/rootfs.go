@@ -11,7 +11,7 @@ import (
 )
 
 // makeRootfs mounts container b's root: an overlay over its image with
-// its writable layer on the scratch disk, and inside it /proc, /sys,
+// its writable layer on the scratch disk, and inside it /sys,
 // /dev, the pod files, the volumes and the termination message file.
 func (s *server) makeRootfs(b vmproto.Start, dir string) (string, error) {
 	image, err := s.imageRoot(b.ImageSerial)
@@ -41,7 +41,9 @@ func (s *server) makeRootfs(b vmproto.Start, dir string) (string, error) {
 }
 
 func (s *server) mountInside(b vmproto.Start, root, upper string) error {
-	if err := mountAt(root, "/proc", "proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+	// /proc is mounted by the container's first process, from inside its
+	// PID namespace (entry.go), so that it shows the container's processes.
+	if err := os.MkdirAll(filepath.Join(root, "proc"), 0o555); err != nil {
 		return err
 	}
 	if err := mountAt(root, "/sys", "sysfs", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
