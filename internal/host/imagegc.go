@@ -8,6 +8,7 @@ import (
 
 	"github.com/fargo-dev/fargo/internal/image"
 	"github.com/fargo-dev/fargo/internal/podrunner"
+	"github.com/fargo-dev/fargo/internal/vmdisk"
 )
 
 // imageGCInterval is how often the host collects its layer cache, as a
@@ -22,7 +23,7 @@ const imageGCMinAge = 10 * time.Minute
 // collectImages removes the layers no pod of this host needs once the
 // cache is past its limits, every imageGCInterval until ctx ends. The
 // node agent's pods name the images in use; the store adds the mounts.
-func collectImages(ctx context.Context, c Config, store *image.Store, pods *podrunner.Agent) {
+func collectImages(ctx context.Context, c Config, store *image.Store, pods *podrunner.Agent, vm *vmTier) {
 	policy := image.GCPolicy{MaxSize: c.ImageCacheMaxSize.Value(), MaxUnused: c.ImageCacheMaxUnused, MinAge: imageGCMinAge}
 	log := klog.FromContext(ctx)
 	tick := time.NewTicker(imageGCInterval)
@@ -39,6 +40,9 @@ func collectImages(ctx context.Context, c Config, store *image.Store, pods *podr
 		}
 		if stats.Freed > 0 {
 			log.Info("removed unused image layers", "layers", stats.Freed, "bytes", stats.FreedBytes, "left", stats.Layers, "leftBytes", stats.Bytes)
+		}
+		if vm != nil {
+			pruneImageDisks(ctx, vm, policy.MaxUnused)
 		}
 	}
 }
@@ -65,4 +69,22 @@ func podImages(pods *podrunner.Agent) []string {
 		}
 	}
 	return refs
+}
+
+// pruneImageDisks removes the microVM image disks no VM uses whose image
+// left the host or that went unused for maxUnused.
+func pruneImageDisks(ctx context.Context, vm *vmTier, maxUnused time.Duration) {
+	log := klog.FromContext(ctx)
+	used, err := vm.rt.DisksInUse(ctx)
+	if err != nil {
+		log.Error(err, "listing the microVMs' disks")
+		return
+	}
+	n, err := vmdisk.Prune(vm.disks, used, maxUnused)
+	if err != nil {
+		log.Error(err, "pruning microVM image disks")
+	}
+	if n > 0 {
+		log.Info("removed unused microVM image disks", "disks", n)
+	}
 }

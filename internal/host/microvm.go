@@ -41,6 +41,8 @@ const defaultVMCache = "/var/cache/fargo"
 type vmTier struct {
 	accel  microvm.Accel
 	kernel string // the guest kernel's release
+	rt     *microvm.Runtime
+	disks  string // the image disks' cache
 }
 
 // nodeInfo is info as a microvm pod-node reports it: the guest kernel,
@@ -86,7 +88,7 @@ func newMicroVM(ctx context.Context, c Config) (*microvm.Runtime, vmTier, error)
 		},
 		ScratchDisk: vmdisk.ScratchDisk,
 	})
-	return rt, vmTier{accel: accel, kernel: kernel.Version}, err
+	return rt, vmTier{accel: accel, kernel: kernel.Version, rt: rt, disks: disks}, err
 }
 
 func guestKernel(ctx context.Context, path, cache string) (guestkernel.Kernel, error) {

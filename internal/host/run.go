@@ -119,7 +119,7 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 		infos[v1.TierMicroVM] = runner.vm.nodeInfo(infos[v1.TierMicroVM])
 	}
 	go runner.pods.Run(ctx)
-	go collectImages(ctx, c, runner.images, runner.pods)
+	go collectImages(ctx, c, runner.images, runner.pods, runner.vm)
 	if err := serveKubeletAPI(ctx, c, cs, cfg, runner.pods, runner.runtime); err != nil {
 		return hostregistration.Config{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,15 +39,67 @@ func ImageDisk(ctx context.Context, cacheDir string, layers []string) (string, e
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	if _, err := os.Stat(path); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now) // used: Prune keeps it
 		return path, nil
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", fmt.Errorf("vmdisk: %w", err)
+	}
+	// What the disk was made from, so Prune knows when its image is gone.
+	if err := os.WriteFile(layersFile(path), []byte(strings.Join(layers, "\n")), 0o644); err != nil {
 		return "", fmt.Errorf("vmdisk: %w", err)
 	}
 	if err := build(ctx, path, layers); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+func layersFile(disk string) string { return strings.TrimSuffix(disk, ".erofs") + ".layers" }
+
+// Prune removes the image disks of cacheDir that no VM uses (inUse, by
+// path) and whose image is gone from the host (a layer was collected) or
+// that were not used for maxUnused (0: no age limit). It returns how many
+// it removed.
+func Prune(cacheDir string, inUse map[string]bool, maxUnused time.Duration) (int, error) {
+	disks, err := filepath.Glob(filepath.Join(cacheDir, "*.erofs"))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, d := range disks {
+		if inUse[d] || !stale(d, maxUnused) {
+			continue
+		}
+		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("vmdisk: %w", err)
+		}
+		_ = os.Remove(layersFile(d))
+		removed++
+	}
+	return removed, nil
+}
+
+// stale says whether disk d's image is gone or it went unused too long.
+func stale(d string, maxUnused time.Duration) bool {
+	info, err := os.Stat(d)
+	if err != nil {
+		return false
+	}
+	if maxUnused > 0 && time.Since(info.ModTime()) > maxUnused {
+		return true
+	}
+	b, err := os.ReadFile(layersFile(d))
+	if err != nil {
+		return true // made by no ImageDisk of this version: nothing says what it is
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if _, err := os.Stat(l); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // build merges the layers with a read-only overlay mount (which applies

@@ -77,7 +77,7 @@ func TestImageDiskIsTheMergedTree(t *testing.T) {
 	if err != nil || again != path {
 		t.Fatalf("second build: %s, %v", again, err)
 	}
-	if info2, _ := os.Stat(again); !info2.ModTime().Equal(info.ModTime()) {
+	if info2, _ := os.Stat(again); !os.SameFile(info, info2) {
 		t.Error("the same layers were built again")
 	}
 }
@@ -100,5 +100,39 @@ func TestScratchDiskIsSparseExt4(t *testing.T) {
 	out, err := exec.Command("blkid", "-o", "value", "-s", "TYPE", path).Output()
 	if err != nil || strings.TrimSpace(string(out)) != "ext4" {
 		t.Errorf("blkid says %q, %v; want ext4", out, err)
+	}
+}
+
+func TestPruneKeepsWhatVMsUseAndDropsWhatIsGone(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	var layers, disks []string
+	for _, name := range []string{"a", "b", "c"} {
+		l := filepath.Join(dir, name)
+		writeFile(t, filepath.Join(l, "file"), name, 0o644)
+		d, err := ImageDisk(context.Background(), cache, []string{l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, disks = append(layers, l), append(disks, d)
+	}
+	// a's and b's images leave the host; a VM still runs a.
+	os.RemoveAll(layers[0])
+	os.RemoveAll(layers[1])
+	n, err := Prune(cache, map[string]bool{disks[0]: true}, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	for i, want := range []bool{true, false, true} {
+		if _, err := os.Stat(disks[i]); (err == nil) != want {
+			t.Errorf("disk %d exists %v, want %v", i, err == nil, want)
+		}
+	}
+	// c is unused for longer than allowed.
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(disks[2], old, old)
+	if n, _ := Prune(cache, nil, time.Hour); n != 2 {
+		t.Errorf("pruned %d, want a (no VM now) and c (unused)", n)
 	}
 }

@@ -140,3 +140,24 @@ func (r *Runtime) forget(uid string) {
 	delete(r.pods, uid)
 	r.mu.Unlock()
 }
+
+// DisksInUse are the image disks of the VMs this Runtime's pods have.
+func (r *Runtime) DisksInUse(ctx context.Context) (map[string]bool, error) {
+	uids, err := r.Pods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, uid := range uids {
+		rec, err := readRecord(r.podDir(uid))
+		if err != nil {
+			continue // going as we look
+		}
+		for _, d := range rec.VM.Disks {
+			if d.ReadOnly {
+				used[d.Path] = true
+			}
+		}
+	}
+	return used, nil
+}
