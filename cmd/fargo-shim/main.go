@@ -7,6 +7,7 @@
 //	    [--attach-socket PATH] [--stdin [--stdin-once]] [--tty]
 //	fargo-shim pause [--hostname NAME] [--pod UID] [--ready-fd 1]
 //	fargo-shim wrap [--unmount PATH]... -- COMMAND ARGS...
+//	fargo-shim vm-relay CHANNEL-SOCKET LISTEN-SOCKET
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/fargo-dev/fargo/internal/shim"
+	"github.com/fargo-dev/fargo/internal/vmrelay"
 )
 
 func main() {
@@ -31,8 +33,14 @@ func main() {
 		err = pause(os.Args[2:])
 	case "wrap":
 		err = wrap(os.Args[2:])
+	case "vm-relay":
+		if len(os.Args) != 4 {
+			err = vmrelay.ErrUsage
+		} else {
+			err = vmrelay.Run(os.Args[2], os.Args[3])
+		}
 	default:
-		err = fmt.Errorf("unknown role %q: use run, pause or wrap", os.Args[1])
+		err = fmt.Errorf("unknown role %q: use run, pause, wrap or vm-relay", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fargo-shim:", err)

@@ -30,7 +30,18 @@ func serveHost(s *server) {
 		if !rw.waitHost() {
 			continue
 		}
-		s.serve(vmproto.NewConn(rw))
+		// One host session after another on the same open channel: a
+		// new agent's Hello ends the last one's (see internal/vmrelay).
+		var pending []vmproto.Frame
+		for {
+			c := vmproto.NewConn(rw, pending...)
+			s.serve(c)
+			hello, ok := c.Next()
+			if !ok {
+				break
+			}
+			pending = []vmproto.Frame{hello}
+		}
 	}
 }
 

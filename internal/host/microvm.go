@@ -87,6 +87,7 @@ func newMicroVM(ctx context.Context, c Config) (*microvm.Runtime, vmTier, error)
 			return vmdisk.ImageDisk(ctx, disks, layers)
 		},
 		ScratchDisk: vmdisk.ScratchDisk,
+		Shim:        shimPath(c.ShimPath),
 	})
 	return rt, vmTier{accel: accel, kernel: kernel.Version, rt: rt, disks: disks}, err
 }
@@ -150,3 +151,19 @@ func hostKHz() (int, error) {
 	}
 	return 0, errors.New("no cpu MHz in /proc/cpuinfo")
 }
+
+// shimPath is fargo-shim: the given path, else beside this binary, else
+// as PATH finds it.
+func shimPath(path string) string {
+	if path != "" {
+		return path
+	}
+	if exe, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(exe), "fargo-shim"); fileExists(p) {
+			return p
+		}
+	}
+	return "fargo-shim"
+}
+
+func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }

@@ -21,6 +21,21 @@ const maxMessage = 16 << 20
 // ErrClosed is returned by a Conn or Stream whose connection is gone.
 var ErrClosed = errors.New("vmproto: connection closed")
 
+// errNewSession ends a Conn on which a second Hello came.
+var errNewSession = errors.New("vmproto: a new host session began")
+
+// Next is the Hello that ended this Conn, once Done: a new host took the
+// byte stream over (through a relay that keeps it open), and a new Conn
+// on the same stream starts with it. ok is false when the Conn ended
+// otherwise.
+func (c *Conn) Next() (hello Frame, ok bool) {
+	<-c.done
+	if c.next == nil {
+		return Frame{}, false
+	}
+	return *c.next, true
+}
+
 // Conn multiplexes streams over one byte stream. The host opens streams
 // (Open, Call); the guest accepts them (Accept). Stream 0 carries the
 // guest's events to the host (Events).
@@ -34,14 +49,23 @@ type Conn struct {
 	events  chan Frame
 	done    chan struct{}
 	err     error
+
+	// pending are frames read before this Conn, served first; sawHello
+	// and next make a second Hello end the Conn (a new host has taken
+	// over the channel) and hand that Hello on (Next).
+	pending  []Frame
+	sawHello bool
+	next     *Frame
 }
 
 // NewConn serves rw until it fails or Close is called. Frames of streams
-// the host opens reach Accept, stream 0's reach Events.
-func NewConn(rw io.ReadWriteCloser) *Conn {
+// the host opens reach Accept, stream 0's reach Events. pending, if any,
+// are frames already read from rw (Next's), served before rw's.
+func NewConn(rw io.ReadWriteCloser, pending ...Frame) *Conn {
 	c := &Conn{
 		rw: rw, streams: map[uint32]*Stream{}, nextID: 1,
 		accept: make(chan *Stream, 16), events: make(chan Frame, 256), done: make(chan struct{}),
+		pending: pending,
 	}
 	go c.readLoop()
 	return c
@@ -98,6 +122,13 @@ func (c *Conn) SendJSON(kind Kind, v any) error {
 func (c *Conn) send(id uint32, kind Kind, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	select {
+	case <-c.done:
+		// The peer is gone; a virtio-serial port would take the bytes
+		// and hand them to whoever connects next, ahead of its hello.
+		return ErrClosed
+	default:
+	}
 	for {
 		n := min(len(payload), MaxPayload)
 		k := kind
@@ -158,8 +189,17 @@ func (c *Conn) readLoop() {
 	partial := map[uint32][]byte{}
 	for {
 		var f Frame
-		if f, err = ReadFrame(c.rw); err != nil {
+		if len(c.pending) > 0 {
+			f, c.pending = c.pending[0], c.pending[1:]
+		} else if f, err = ReadFrame(c.rw); err != nil {
 			return
+		}
+		if f.Stream == 0 && f.Kind == KindHello {
+			if c.sawHello {
+				c.next, err = &f, errNewSession
+				return
+			}
+			c.sawHello = true
 		}
 		if f.Kind&more != 0 {
 			partial[f.Stream] = append(partial[f.Stream], f.Payload...)

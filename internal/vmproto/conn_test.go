@@ -98,3 +98,32 @@ func TestOversizedFrameIsRefused(t *testing.T) {
 		t.Fatal("a frame claiming 4 GiB was read")
 	}
 }
+
+func TestASecondHelloBeginsANewSession(t *testing.T) {
+	a, b := net.Pipe()
+	guest := NewConn(b)
+	defer guest.Close()
+	go func() {
+		WriteFrame(a, Frame{Kind: KindHello, Payload: []byte(`{"version":1}`)})
+		WriteFrame(a, Frame{Stream: 1, Kind: KindRequest, Payload: []byte(`{"op":"list"}`)})
+		WriteFrame(a, Frame{Kind: KindHello, Payload: []byte(`{"version":1}`)})
+	}()
+	if f := <-guest.Events(); f.Kind != KindHello {
+		t.Fatalf("first frame %v, want the hello", f.Kind)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := guest.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hello, ok := guest.Next()
+	if !ok || hello.Kind != KindHello {
+		t.Fatalf("Next = %v, %v; want the second hello", hello.Kind, ok)
+	}
+	next := NewConn(b, hello)
+	defer next.Close()
+	if f := <-next.Events(); f.Kind != KindHello {
+		t.Fatalf("the new session starts with %v, want the hello", f.Kind)
+	}
+	a.Close()
+}

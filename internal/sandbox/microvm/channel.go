@@ -32,42 +32,57 @@ func (p *pod) connect(ctx context.Context) (*vmproto.Conn, error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	nc, err := p.r.cfg.VMM.Dial(cctx, p.rec.VM)
+	nc, err := p.dialRelay(cctx)
 	if err != nil {
 		return nil, p.bootError(err)
 	}
 	conn := vmproto.NewConn(nc)
-	if err := hello(cctx, conn); err != nil {
+	early, err := hello(cctx, conn)
+	if err != nil {
 		conn.Close()
 		return nil, p.bootError(err)
 	}
 	p.conn = conn
-	go p.serveEvents(conn)
+	go func() {
+		for _, f := range early {
+			p.handleEvent(f)
+		}
+		p.serveEvents(conn)
+	}()
 	go p.refreshVolumes(conn)
 	return conn, nil
 }
 
 // hello sends ours and waits for the guest's, which comes once fargo-init
-// has the channel open: that is, once the guest booted.
-func hello(ctx context.Context, conn *vmproto.Conn) error {
+// has the channel open: that is, once the guest booted. Output and exits
+// the guest sent before it (written while the last agent went away, and
+// handed on by the port to this connection) are returned, to be handled
+// first.
+func hello(ctx context.Context, conn *vmproto.Conn) (early []vmproto.Frame, err error) {
 	if err := conn.SendJSON(vmproto.KindHello, vmproto.Hello{Version: vmproto.Version}); err != nil {
-		return err
+		return nil, err
 	}
-	select {
-	case f, ok := <-conn.Events():
-		if !ok {
-			return fmt.Errorf("channel closed before the guest's hello: %v", conn.Err())
+	for {
+		select {
+		case f, ok := <-conn.Events():
+			if !ok {
+				return nil, fmt.Errorf("channel closed before the guest's hello: %v", conn.Err())
+			}
+			if f.Kind != vmproto.KindHello {
+				early = append(early, f)
+				continue
+			}
+			var h vmproto.Hello
+			if err := f.JSON(&h); err != nil {
+				return nil, err
+			}
+			if h.Version != vmproto.Version {
+				return nil, fmt.Errorf("the guest speaks vmproto %d, the host %d: rebuild the initramfs with this fargo's fargo-init", h.Version, vmproto.Version)
+			}
+			return early, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no hello from fargo-init: %w", ctx.Err())
 		}
-		var h vmproto.Hello
-		if f.Kind != vmproto.KindHello || f.JSON(&h) != nil {
-			return fmt.Errorf("the guest sent kind %d before its hello", f.Kind)
-		}
-		if h.Version != vmproto.Version {
-			return fmt.Errorf("the guest speaks vmproto %d, the host %d: rebuild the initramfs with this fargo's fargo-init", h.Version, vmproto.Version)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("no hello from fargo-init: %w", ctx.Err())
 	}
 }
 
@@ -87,16 +102,22 @@ func (p *pod) bootError(err error) error {
 // ends.
 func (p *pod) serveEvents(conn *vmproto.Conn) {
 	for f := range conn.Events() {
-		switch f.Kind {
-		case vmproto.KindLog:
-			if l, err := vmproto.DecodeLog(f.Payload); err == nil {
-				p.logFor(l.ID).write(l)
-			}
-		case vmproto.KindEvent:
-			var ev vmproto.Event
-			if f.JSON(&ev) == nil && ev.Exited != nil {
-				p.exited(*ev.Exited)
-			}
+		p.handleEvent(f)
+	}
+}
+
+// handleEvent writes a Log frame to its container's log and reports an
+// exit Event.
+func (p *pod) handleEvent(f vmproto.Frame) {
+	switch f.Kind {
+	case vmproto.KindLog:
+		if l, err := vmproto.DecodeLog(f.Payload); err == nil {
+			p.logFor(l.ID).write(l)
+		}
+	case vmproto.KindEvent:
+		var ev vmproto.Event
+		if f.JSON(&ev) == nil && ev.Exited != nil {
+			p.exited(*ev.Exited)
 		}
 	}
 }

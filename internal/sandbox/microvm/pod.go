@@ -60,6 +60,10 @@ func (r *Runtime) CreatePod(ctx context.Context, cfg sandbox.PodConfig) error {
 	if err != nil {
 		return fmt.Errorf("microvm: %w", err)
 	}
+	if err := r.startRelay(rec.VM); err != nil {
+		killVM(pid)
+		return err
+	}
 	launched := time.Since(start)
 	rec.Pid, rec.Created = pid, start
 	if err := writeRecord(dir, rec); err != nil {

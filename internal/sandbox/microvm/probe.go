@@ -41,7 +41,7 @@ func ProbeAccel(ctx context.Context, vmm VMM, kernel, initrd, kernelArgs, dir st
 	}
 	conn := vmproto.NewConn(nc)
 	defer conn.Close()
-	if hello(ctx, conn) != nil {
+	if _, err := hello(ctx, conn); err != nil {
 		return AccelTCG, nil
 	}
 	return AccelKVM, nil

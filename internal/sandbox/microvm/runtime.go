@@ -46,6 +46,9 @@ type Config struct {
 	ImageDisk func(ctx context.Context, layers []string) (string, error)
 	// ScratchDisk makes a pod's sparse, formatted scratch disk.
 	ScratchDisk func(path string, sizeBytes int64) error
+	// Shim is fargo-shim, whose vm-relay role holds each VM's channel
+	// (internal/vmrelay).
+	Shim string
 	// BootTimeout bounds the wait for fargo-init's hello; default 60 s.
 	BootTimeout time.Duration
 }
@@ -77,6 +80,8 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, errors.New("microvm: no guest kernel or initramfs: run guestkernel.Ensure and BuildInitramfs, or pass --guest-kernel")
 	case cfg.ImageDisk == nil || cfg.ScratchDisk == nil:
 		return nil, errors.New("microvm: Config.ImageDisk and ScratchDisk are required (internal/vmdisk)")
+	case cfg.Shim == "":
+		return nil, errors.New("microvm: Config.Shim is empty: pass fargo-shim, whose vm-relay holds each VM's channel")
 	}
 	if cfg.Accel == "" {
 		cfg.Accel = AccelTCG
@@ -160,4 +165,24 @@ func (r *Runtime) DisksInUse(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	return used, nil
+}
+
+// CloseConnections drops the channels to every VM, as an agent that exits
+// does; the VMs run on for the next Runtime to adopt.
+func (r *Runtime) CloseConnections() {
+	r.mu.Lock()
+	pods := make([]*pod, 0, len(r.pods))
+	for _, p := range r.pods {
+		pods = append(pods, p)
+	}
+	r.mu.Unlock()
+	for _, p := range pods {
+		p.mu.Lock()
+		conn := p.conn
+		p.mu.Unlock()
+		if conn != nil {
+			conn.Close()
+		}
+		p.closeLogs()
+	}
 }

@@ -25,7 +25,7 @@ const kernelCache = "/var/cache/fargo/kernel"
 // and fargo-init, and a pod network namespace wired to a test bridge.
 type testVM struct {
 	rt     *microvm.Runtime
-	root   string
+	cfg    microvm.Config
 	netns  string
 	layer  string
 	logDir string
@@ -53,26 +53,42 @@ func newTestVM(t *testing.T) *testVM {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build fargo-init: %v\n%s", err, out)
 	}
+	shimBin := filepath.Join(dir, "fargo-shim")
+	build = exec.Command("go", "build", "-o", shimBin, "github.com/fargo-dev/fargo/cmd/fargo-shim")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build fargo-shim: %v\n%s", err, out)
+	}
 	initrd, err := guestkernel.InitramfsPath(filepath.Join(dir, "initramfs"), k, initBin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	disks := filepath.Join(dir, "disks")
-	root := filepath.Join(dir, strings.Repeat("deep-", 10), "state")
-	rt, err := microvm.New(microvm.Config{
+	cfg := microvm.Config{
 		// A deep state dir: the channel socket's path is longer than a
 		// unix socket address holds, as under a long --data-dir.
-		Root: root, VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
+		Root: filepath.Join(dir, strings.Repeat("deep-", 10), "state"), VMM: &qemu.Driver{}, Accel: microvm.AccelTCG,
 		Kernel: k.Vmlinux, Initrd: initrd, KernelArgs: "tsc_early_khz=" + hostKHz(t),
 		ImageDisk: func(ctx context.Context, layers []string) (string, error) {
 			return vmdisk.ImageDisk(ctx, disks, layers)
 		},
 		ScratchDisk: vmdisk.ScratchDisk,
-	})
+		Shim:        shimBin,
+	}
+	rt, err := microvm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testVM{rt: rt, root: root, netns: podNetns(t), layer: busyboxLayer(t, dir), logDir: filepath.Join(dir, "logs")}
+	return &testVM{rt: rt, cfg: cfg, netns: podNetns(t), layer: busyboxLayer(t, dir), logDir: filepath.Join(dir, "logs")}
+}
+
+// reopen is a new Runtime on the same state, as after an agent restart.
+func (v *testVM) reopen(t *testing.T) *microvm.Runtime {
+	t.Helper()
+	rt, err := microvm.New(v.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
 }
 
 func hostKHz(t *testing.T) string {
@@ -253,5 +269,61 @@ func assertNoVMLeft(t *testing.T, v *testVM) {
 	out, _ := exec.Command("ip", "-n", filepath.Base(v.netns), "link", "show", "tap0").CombinedOutput()
 	if !strings.Contains(string(out), "does not exist") {
 		t.Errorf("tap0 is still in the pod's netns: %s", out)
+	}
+}
+
+// TestAdoptedVMGoesOn: an agent that goes away while a container writes
+// output leaves the VM running; a new Runtime on the same state adopts it:
+// the output goes on in the same log, and the pod can be stopped and
+// removed.
+func TestAdoptedVMGoesOn(t *testing.T) {
+	v := newTestVM(t)
+	ctx := context.Background()
+	uid := "vmtest-adopt"
+	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
+		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
+		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+	ticker, err := v.rt.StartContainer(ctx, uid, v.container("ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.01; done"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(v.logDir, "ticker", "0.log")
+	lines := func() int { b, _ := os.ReadFile(logPath); return strings.Count(string(b), "\n") }
+	waitFor(t, "the ticker logs", func() bool { return lines() > 20 })
+
+	// The agent goes: its runtime's connections close mid-output.
+	v.rt.CloseConnections()
+	atKill := lines()
+	adopter := v.reopen(t)
+	list, err := adopter.Containers(ctx, uid)
+	if err != nil || len(list) != 1 || list[0].ID != ticker.ID || list[0].State != sandbox.StateRunning {
+		t.Fatalf("the adopting runtime sees %+v, %v; want the running ticker", list, err)
+	}
+	waitFor(t, "the log goes on after adoption", func() bool { return lines() > atKill+50 })
+	if b, _ := os.ReadFile(logPath); strings.Count(string(b), " F tick ") != strings.Count(string(b), "\n") {
+		t.Errorf("the log has broken lines:\n%s", b)
+	}
+	if err := adopter.StopContainer(ctx, uid, ticker.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := adopter.RemovePod(ctx, uid); err != nil {
+		t.Fatal(err)
+	}
+	assertNoVMLeft(t, &testVM{rt: adopter, netns: v.netns})
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 30 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -16,8 +16,11 @@ type VMM interface {
 	// Start launches vm and returns its process ID once the VMM runs; the
 	// process outlives the caller (a restarted agent adopts it).
 	Start(ctx context.Context, vm VM) (pid int, err error)
-	// Dial connects to the guest's channel (vm.Channel); the guest's
-	// fargo-init speaks vmproto on it.
+	// Channel is the unix socket where the VMM serves the guest's channel;
+	// the guest's fargo-init speaks vmproto on it. It takes one client at
+	// a time: the VM's relay (internal/vmrelay).
+	Channel(vm VM) string
+	// Dial connects to the channel directly (the accelerator probe).
 	Dial(ctx context.Context, vm VM) (net.Conn, error)
 	// ConsoleLog is the file the guest's console goes to, which errors
 	// about a failed boot quote.

@@ -51,11 +51,15 @@ func Binary(t testing.TB) string {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
-		// The microvm tier boots fargo-init, found beside fargo.
-		guest := exec.Command("go", "build", "-o", filepath.Join(dir, "fargo-init"), "github.com/fargo-dev/fargo/cmd/fargo-init")
-		guest.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := guest.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build fargo-init: %v\n%s", err, out)
+		// fargo finds fargo-shim and fargo-init (the microvm tier's guest)
+		// beside it.
+		for _, bin := range []string{"fargo-shim", "fargo-init"} {
+			b := exec.Command("go", "build", "-o", filepath.Join(dir, bin), "github.com/fargo-dev/fargo/cmd/"+bin)
+			b.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := b.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", bin, err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {

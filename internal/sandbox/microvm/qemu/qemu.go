@@ -142,6 +142,9 @@ func (d *Driver) args(vm microvm.VM, sock string) []string {
 	return a
 }
 
+// Channel is the VM's channel socket.
+func (d *Driver) Channel(vm microvm.VM) string { return filepath.Join(vm.Dir, channelSock) }
+
 // Dial connects to the VM's channel socket, waiting for QEMU to make it.
 func (d *Driver) Dial(ctx context.Context, vm microvm.VM) (net.Conn, error) {
 	path := filepath.Join(vm.Dir, channelSock)
