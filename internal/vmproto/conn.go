@@ -96,6 +96,12 @@ func (c *Conn) Events() <-chan Frame { return c.events }
 // Accept delivers each stream the peer opens, with its first message
 // (the Request) already queued.
 func (c *Conn) Accept(ctx context.Context) (*Stream, error) {
+	// Streams that arrived before the connection ended are still served.
+	select {
+	case s := <-c.accept:
+		return s, nil
+	default:
+	}
 	select {
 	case s := <-c.accept:
 		return s, nil
