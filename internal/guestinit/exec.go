@@ -252,7 +252,6 @@ func (s *server) portForward(ctx context.Context, st *vmproto.Stream, req vmprot
 	_ = st.SendJSON(vmproto.KindExit, vmproto.Exit{})
 }
 
-
 // killExec ends an exec: its process (joinAndRun) kills the command on
 // SIGTERM and exits.
 func killExec(pid int) { _ = syscall.Kill(pid, syscall.SIGTERM) }

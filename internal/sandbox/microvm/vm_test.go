@@ -180,7 +180,7 @@ func TestPodRunsInItsOwnKernel(t *testing.T) {
 	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
 		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
 		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}},
-		Files: map[string][]byte{"/etc/hosts": []byte("127.0.0.1 localhost\n10.231.0.5 p\n")},
+		Files:                 map[string][]byte{"/etc/hosts": []byte("127.0.0.1 localhost\n10.231.0.5 p\n")},
 		EphemeralStorageBytes: 1 << 30,
 	})
 	if err != nil {
