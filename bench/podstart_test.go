@@ -152,9 +152,15 @@ func startPod(ctx context.Context, b *testing.B, cs kubernetes.Interface, pod *c
 	}
 }
 
-// startBurst creates 100 pods from 16 goroutines and returns the time
-// from the first create until a watch has seen all of them Ready.
+// startBurst creates 100 busybox pods from 16 goroutines and returns the
+// time from the first create until a watch has seen all of them Ready.
 func startBurst(ctx context.Context, b *testing.B, cs kubernetes.Interface) time.Duration {
+	return burstOf(ctx, b, cs, podStartPods, func(name string) *corev1.Pod { return idlePod(name, "busybox") })
+}
+
+// burstOf creates n pods made by pod from 16 goroutines and returns the
+// time from the first create until a watch has seen all of them Ready.
+func burstOf(ctx context.Context, b *testing.B, cs kubernetes.Interface, n int, pod func(name string) *corev1.Pod) time.Duration {
 	w, err := cs.CoreV1().Pods("start").Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -166,28 +172,28 @@ func startBurst(ctx context.Context, b *testing.B, cs kubernetes.Interface) time
 	for range 16 {
 		wg.Go(func() {
 			for name := range names {
-				if _, err := cs.CoreV1().Pods("start").Create(ctx, idlePod(name, "busybox"), metav1.CreateOptions{}); err != nil {
+				if _, err := cs.CoreV1().Pods("start").Create(ctx, pod(name), metav1.CreateOptions{}); err != nil {
 					b.Error(err)
 				}
 			}
 		})
 	}
 	go func() {
-		for i := range podStartPods {
+		for i := range n {
 			names <- fmt.Sprintf("burst-%d", i)
 		}
 		close(names)
 	}()
 	seen := map[string]bool{}
 	timeout := time.After(5 * time.Minute)
-	for len(seen) < podStartPods {
+	for len(seen) < n {
 		select {
 		case ev := <-w.ResultChan():
 			if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type != watch.Deleted && ready(p) {
 				seen[p.Name] = true
 			}
 		case <-timeout:
-			b.Fatalf("%d of %d pods Ready after 5 minutes", len(seen), podStartPods)
+			b.Fatalf("%d of %d pods Ready after 5 minutes", len(seen), n)
 		}
 	}
 	elapsed := time.Since(began)

@@ -11,6 +11,7 @@
 package vmrelay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -30,9 +31,11 @@ const maxQueued = 8 << 20
 // Run relays between the VMM's channel socket and agents connecting to
 // listen, until the VM's side closes (the VM is gone).
 func Run(channel, listen string) error {
-	vm, err := dialWait(channel, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	vm, err := Dial(ctx, channel)
+	cancel()
 	if err != nil {
-		return err
+		return fmt.Errorf("vmrelay: the VM's channel: %w", err)
 	}
 	defer vm.Close()
 	ln, err := listenAt(listen)
@@ -47,20 +50,22 @@ func Run(channel, listen string) error {
 	return r.fromVM()
 }
 
-func dialWait(path string, wait time.Duration) (net.Conn, error) {
+// Dial connects to the unix socket at path, which may be longer than a
+// socket address holds, waiting until it is there or ctx ends.
+func Dial(ctx context.Context, path string) (net.Conn, error) {
 	addr, done, err := shim.ShortSocketPath(path)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	deadline := time.Now().Add(wait)
+	var dialer net.Dialer
 	for {
-		c, err := net.Dial("unix", addr)
+		c, err := dialer.DialContext(ctx, "unix", addr)
 		if err == nil {
 			return c, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("vmrelay: connect to the VM's channel %s: %w", path, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to %s: %w", path, errors.Join(err, ctx.Err()))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

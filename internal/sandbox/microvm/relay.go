@@ -2,7 +2,6 @@ package microvm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/fargo-dev/fargo/internal/shim"
+	"github.com/fargo-dev/fargo/internal/vmrelay"
 )
 
 // relaySock is where a VM's relay listens, in the VM's directory.
@@ -50,26 +48,10 @@ func relayRunning(vm VM) bool {
 // dialRelay connects to the VM's relay, starting one if the VM has none
 // (its relay died; a VM from before relays).
 func (p *pod) dialRelay(ctx context.Context) (net.Conn, error) {
-	path := filepath.Join(p.rec.VM.Dir, relaySock)
-	addr, done, err := shim.ShortSocketPath(path)
-	if err != nil {
-		return nil, err
+	if !relayRunning(p.rec.VM) {
+		if err := p.r.startRelay(p.rec.VM); err != nil {
+			return nil, err
+		}
 	}
-	defer done()
-	var dialer net.Dialer
-	for {
-		c, err := dialer.DialContext(ctx, "unix", addr)
-		if err == nil {
-			return c, nil
-		}
-		if !relayRunning(p.rec.VM) {
-			if err := p.r.startRelay(p.rec.VM); err != nil {
-				return nil, err
-			}
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to the VM's relay %s: %w", path, errors.Join(err, ctx.Err()))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return vmrelay.Dial(ctx, filepath.Join(p.rec.VM.Dir, relaySock))
 }

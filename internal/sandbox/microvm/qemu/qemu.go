@@ -6,7 +6,6 @@ package qemu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,11 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fargo-dev/fargo/internal/sandbox/microvm"
-	"github.com/fargo-dev/fargo/internal/shim"
 	"github.com/fargo-dev/fargo/internal/vmproto"
+	"github.com/fargo-dev/fargo/internal/vmrelay"
 )
 
 // Driver runs qemu-system-x86_64.
@@ -147,23 +145,7 @@ func (d *Driver) Channel(vm microvm.VM) string { return filepath.Join(vm.Dir, ch
 
 // Dial connects to the VM's channel socket, waiting for QEMU to make it.
 func (d *Driver) Dial(ctx context.Context, vm microvm.VM) (net.Conn, error) {
-	path := filepath.Join(vm.Dir, channelSock)
-	addr, done, err := shim.ShortSocketPath(path)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	var dialer net.Dialer
-	for {
-		c, err := dialer.DialContext(ctx, "unix", addr)
-		if err == nil {
-			return c, nil
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("qemu: connect to %s: %w", path, errors.Join(err, ctx.Err()))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return vmrelay.Dial(ctx, d.Channel(vm))
 }
 
 // ConsoleLog is where the guest's console goes, for errors that name it.
