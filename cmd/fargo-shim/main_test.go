@@ -53,9 +53,11 @@ func TestDependsOnNoKubernetes(t *testing.T) {
 }
 
 // fakeRuntime is an OCI runtime stand-in: "run" starts $FAKE_SCRIPT
-// at once with the runtime's stdout and stderr (and stdin, with
-// $FAKE_STDIN), as runc's pass-through stdio does, and writes its pid;
-// $FAKE_FAIL makes run fail.
+// with the runtime's stdout and stderr (and stdin, with $FAKE_STDIN), as
+// runc's pass-through stdio does, and writes its pid; $FAKE_FAIL makes
+// run fail. The script begins only once the runtime is gone: a shell may
+// reap a background child that ends while it still runs, which would take
+// the container's exit status from the shim (runc never waits for it).
 const fakeRuntime = `#!/bin/sh
 cmd=$1; shift
 case "$cmd" in
@@ -65,7 +67,8 @@ run)
     if [ "$1" = --pid-file ]; then pidfile=$2; shift; fi
     shift
   done
-  if [ -n "$FAKE_STDIN" ]; then exec 3<&0; sh -c "$FAKE_SCRIPT" <&3 3<&- & else sh -c "$FAKE_SCRIPT" </dev/null & fi
+  script="while kill -0 $$ 2>/dev/null; do sleep 0.01; done; $FAKE_SCRIPT"
+  if [ -n "$FAKE_STDIN" ]; then exec 3<&0; sh -c "$script" <&3 3<&- & else sh -c "$script" </dev/null & fi
   echo $! > "$pidfile" ;;
 esac
 exit 0
