@@ -21,12 +21,19 @@ LDFLAGS = -s -w -X github.com/fargo-dev/fargo/internal/version.Fargo=$(FARGO_VER
 
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all deps build up down test unit bench conformance clean
+.PHONY: all deps test-deps build up down test unit bench conformance clean
 
 all: build
 
 deps:
 	./hack/install-deps.sh
+
+# The log receivers the log router's tests send to: kinesalite (a local
+# Kinesis, from npm) and VictoriaLogs (its Elasticsearch bulk and Loki push
+# endpoints, built from its Go module).
+test-deps:
+	./hack/install-kinesalite.sh
+	./hack/install-victorialogs.sh
 
 # Same compiler flags as `go test` (no -trimpath): the tests then reuse the
 # binary's compiled packages instead of compiling Kubernetes a second time.
@@ -45,7 +52,7 @@ down: build
 # The end-to-end tests run the binary built above, as a user would; then
 # the quick subset of upstream's node conformance specs (test/conformance,
 # a module of its own).
-test: build
+test: build test-deps
 	FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd test/conformance && FARGO_BIN=$(FARGO) $(GO) test -count=1 -timeout 30m -run TestNodeConformanceQuick .
 

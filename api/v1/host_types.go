@@ -86,6 +86,9 @@ const (
 	ClusterInfoRegionKey = "region"
 	ClusterInfoDNSKey    = "clusterDNS"
 	ClusterInfoDomainKey = "clusterDomain"
+	// ClusterInfoNameKey is the cluster's name (the flb_log_cw log group
+	// is <name>-fluent-bit-logs).
+	ClusterInfoNameKey = "clusterName"
 	// HostLeaseDurationSeconds is how long a host counts as alive after its
 	// last heartbeat; agents renew at a quarter of it, as kubelets do.
 	HostLeaseDurationSeconds = 40

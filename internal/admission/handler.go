@@ -21,6 +21,7 @@ import (
 const (
 	MutatePodsPath       = "/mutate-pods"
 	ValidateProfilesPath = "/validate-fargateprofiles"
+	ValidateLoggingPath  = "/validate-aws-logging"
 )
 
 // MaxBodyBytes caps a review. The apiserver takes request bodies up to
@@ -56,6 +57,9 @@ type Options struct {
 	// MaxProfiles is the number of profiles a cluster may hold;
 	// <= 0 means profile.DefaultMaxProfiles.
 	MaxProfiles int
+	// Logging are the cluster's aws-logging rules, for the ConfigMap's
+	// apply-time validation.
+	Logging awslogging.Options
 }
 
 // handler answers both webhooks.
@@ -75,6 +79,7 @@ func NewHandler(src Sources, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+MutatePodsPath, serveReview(h.mutatePod))
 	mux.Handle("POST "+ValidateProfilesPath, serveReview(h.validateProfile))
+	mux.Handle("POST "+ValidateLoggingPath, serveReview(h.validateLoggingConfig))
 	return mux
 }
 

@@ -50,6 +50,24 @@ var (
 	allowedOutputs = set("es", "firehose", "kinesis_firehose", "cloudwatch", "cloudwatch_logs", "kinesis")
 )
 
+// What fargo adds with --logging-outputs=extended: receivers users run
+// outside AWS (aws/containers-roadmap #1242, #1525, #1858, #2446), and the
+// multiline filter (#1317, #1326).
+var (
+	extendedFilters = set("multiline")
+	extendedOutputs = set("http", "loki", "opentelemetry", "file", "stdout")
+)
+
+// Options are the rules beyond EKS's that a cluster turns on.
+type Options struct {
+	// Extended accepts the extended outputs and filters besides EKS's.
+	Extended bool
+	// Check, when set, runs after the syntax rules on a config that
+	// passed them, and returns what else is wrong with it (a plugin that
+	// refuses its params); the log router supplies it.
+	Check func(*Config) []string
+}
+
 // requiredParams are the keys every section of a kind must set.
 var requiredParams = map[string][]string{
 	KindOutput: {"Name", "Match"},
@@ -82,7 +100,10 @@ func (e *InvalidError) Error() string {
 // Parse reads the data of an aws-logging ConfigMap and checks it against the
 // rules of spec section 7. It returns an *InvalidError listing every problem,
 // or the config.
-func Parse(data map[string]string) (*Config, error) {
+func Parse(data map[string]string) (*Config, error) { return ParseWith(data, Options{}) }
+
+// ParseWith is Parse under a cluster's options.
+func ParseWith(data map[string]string, opts Options) (*Config, error) {
 	// An oversized ConfigMap (the apiserver takes up to 1 MiB) is not
 	// parsed: Decide runs for every new Fargate pod, and the size alone
 	// makes it invalid.
@@ -93,10 +114,13 @@ func Parse(data map[string]string) (*Config, error) {
 	c := &Config{}
 	var problems []string
 	for _, key := range slices.Sorted(maps.Keys(data)) {
-		problems = append(problems, c.readKey(key, data[key])...)
+		problems = append(problems, c.readKey(key, data[key], opts)...)
 	}
 	if len(c.Outputs) == 0 {
 		problems = append(problems, fmt.Sprintf("no [OUTPUT] section: at least one output is required in %s", KeyOutput))
+	}
+	if len(problems) == 0 && opts.Check != nil {
+		problems = opts.Check(c)
 	}
 	if len(problems) > 0 {
 		return nil, &InvalidError{Problems: problems}
@@ -104,7 +128,7 @@ func Parse(data map[string]string) (*Config, error) {
 	return c, nil
 }
 
-func (c *Config) readKey(key, value string) []string {
+func (c *Config) readKey(key, value string, opts Options) []string {
 	if key == KeyFlbLogCW {
 		return c.readFlbLogCW(value)
 	}
@@ -115,7 +139,7 @@ func (c *Config) readKey(key, value string) []string {
 	sections, problems := parseClassic(value)
 	for i := range sections {
 		s := &sections[i]
-		problems = append(problems, sectionProblems(key, kind, s)...)
+		problems = append(problems, sectionProblems(key, kind, s, opts)...)
 		if s.Kind == kind {
 			c.add(s)
 		}
@@ -156,7 +180,7 @@ func (c *Config) readFlbLogCW(value string) []string {
 }
 
 // sectionProblems checks one section found under key, which holds kind.
-func sectionProblems(key, kind string, s *Section) []lineProblem {
+func sectionProblems(key, kind string, s *Section, opts Options) []lineProblem {
 	at := func(line int, format string, args ...any) lineProblem {
 		return lineProblem{line: line, text: fmt.Sprintf(format, args...)}
 	}
@@ -175,20 +199,21 @@ func sectionProblems(key, kind string, s *Section) []lineProblem {
 			problems = append(problems, at(s.Line, "[%s] sets %s %d times: set it once", kind, param, n))
 		}
 	}
-	if name, ok := s.Get("Name"); ok && !pluginAllowed(kind, name) {
+	if name, ok := s.Get("Name"); ok && !pluginAllowed(kind, name, opts.Extended) {
 		problems = append(problems, at(nameLine(s), "unsupported %s plugin %q", strings.ToLower(kind), name))
 	}
-	return problems
+	return append(problems, paramProblems(s)...)
 }
 
 // pluginAllowed checks output and filter plugin names; a parser's Name is
 // the user's own label. fluent-bit matches plugin names ignoring case.
-func pluginAllowed(kind, name string) bool {
+func pluginAllowed(kind, name string, extended bool) bool {
+	n := strings.ToLower(name)
 	switch kind {
 	case KindOutput:
-		return allowedOutputs[strings.ToLower(name)]
+		return allowedOutputs[n] || (extended && extendedOutputs[n])
 	case KindFilter:
-		return allowedFilters[strings.ToLower(name)]
+		return allowedFilters[n] || (extended && extendedFilters[n])
 	}
 	return true
 }

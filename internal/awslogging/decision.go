@@ -61,11 +61,16 @@ func (d Decision) Enabled() bool { return d.Annotation == AnnotationEnabled }
 // aws-observability: enabled counts as missing, as on EKS: the ConfigMap in
 // it is not read.
 func Decide(ns *corev1.Namespace, cm *corev1.ConfigMap) Decision {
+	return DecideWith(ns, cm, Options{})
+}
+
+// DecideWith is Decide under a cluster's options.
+func DecideWith(ns *corev1.Namespace, cm *corev1.ConfigMap, opts Options) Decision {
 	if ns == nil || ns.Labels[NamespaceLabel] != NamespaceLabelValue || cm == nil {
 		return configMapMissing()
 	}
-	if err := validateConfigMap(cm); err != nil {
-		return configMapInvalid(why(err))
+	if err := ValidateConfigMap(cm, opts); err != nil {
+		return configMapInvalid(Why(err))
 	}
 	return Decision{
 		Annotation: AnnotationEnabled,
@@ -93,10 +98,11 @@ func configMapInvalid(why string) Decision {
 	}
 }
 
-// validateConfigMap checks data and binaryData; binaryData has no place in
-// a fluent-bit config, so any key there is a problem.
-func validateConfigMap(cm *corev1.ConfigMap) error {
-	_, err := Parse(cm.Data)
+// ValidateConfigMap checks data and binaryData; binaryData has no place in
+// a fluent-bit config, so any key there is a problem. It returns an
+// *InvalidError.
+func ValidateConfigMap(cm *corev1.ConfigMap, opts Options) error {
+	_, err := ParseWith(cm.Data, opts)
 	var problems []string
 	var invalid *InvalidError
 	switch {
@@ -114,10 +120,10 @@ func validateConfigMap(cm *corev1.ConfigMap) error {
 	return &InvalidError{Problems: problems}
 }
 
-// why is the <why> of the event message: the first problem, and how many
+// Why is the <why> of the event message: the first problem, and how many
 // more there are. Event messages are cut at 1 KiB, so one problem is shown
 // in full rather than several cut off.
-func why(err error) string {
+func Why(err error) string {
 	var invalid *InvalidError
 	if !errors.As(err, &invalid) || len(invalid.Problems) == 0 {
 		return err.Error()

@@ -38,6 +38,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.ClusterDNS, "cluster-dns", d.ClusterDNS, "ClusterIP of the cluster DNS service, inside --service-cidr")
 	fs.StringVar(&f.ClusterDomain, "cluster-domain", d.ClusterDomain, "cluster DNS domain")
 	fs.StringVar(&f.Region, "region", d.Region, "region of the cluster: names pod-nodes (fargate-ip-….REGION.compute.internal) and labels them")
+	fs.StringVar(&f.ClusterName, "cluster-name", d.ClusterName, "name of the cluster, as EKS names it: the log router's own logs go to the CloudWatch group <name>-fluent-bit-logs")
+	fs.StringVar(&f.LoggingOutputs, "logging-outputs", d.LoggingOutputs, "outputs the aws-logging ConfigMap may use: eks (EKS's: cloudwatch_logs, firehose, kinesis, es) or extended (also http, loki, opentelemetry, file, stdout, and the multiline filter)")
 	fs.Float64Var(&f.LaunchQPS, "launch-qps", d.LaunchQPS, "pods the fargate-scheduler launches per second, sustained")
 	fs.StringSliceVar(&f.LBAddressPool, "lb-address-pool", nil, "CIDRs LoadBalancer Services take an address from (route them to any host); default: the Ready hosts' own addresses")
 	fs.IntVar(&f.LaunchBurst, "launch-burst", d.LaunchBurst, "pods the fargate-scheduler may launch at once above --launch-qps")

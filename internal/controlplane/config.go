@@ -56,6 +56,13 @@ type Config struct {
 	// Region names pod-nodes (fargate-ip-….<region>.compute.internal) and
 	// is their topology.kubernetes.io/region.
 	Region string
+	// ClusterName is what EKS calls the cluster; the log router names the
+	// flb_log_cw group after it.
+	ClusterName string
+	// LoggingOutputs is "eks" (the aws-logging ConfigMap takes EKS's
+	// outputs only) or "extended" (also http, loki, opentelemetry, file,
+	// stdout and the multiline filter).
+	LoggingOutputs string
 	// LBAddressPool, when not empty, is where LoadBalancer Services get
 	// their address; otherwise they get the Ready hosts' addresses.
 	LBAddressPool []string
@@ -99,6 +106,8 @@ func Default() Config {
 		ClusterDNS:         "172.20.0.10",
 		ClusterDomain:      "cluster.local",
 		Region:             "us-east-1",
+		ClusterName:        "fargo",
+		LoggingOutputs:     LoggingOutputsEKS,
 		LaunchQPS:          500,
 		LaunchBurst:        1000,
 	}
@@ -141,6 +150,12 @@ func (c *Config) Validate() error {
 	if c.LaunchQPS <= 0 || c.LaunchBurst < 1 {
 		return fmt.Errorf("--launch-qps %g and --launch-burst %d must be positive", c.LaunchQPS, c.LaunchBurst)
 	}
+	if c.LoggingOutputs != LoggingOutputsEKS && c.LoggingOutputs != LoggingOutputsExtended {
+		return fmt.Errorf("--logging-outputs %q: write %s (EKS's outputs) or %s (also http, loki, opentelemetry, file, stdout)", c.LoggingOutputs, LoggingOutputsEKS, LoggingOutputsExtended)
+	}
+	if !clusterNamePattern.MatchString(c.ClusterName) {
+		return fmt.Errorf("--cluster-name %q: use 1 to 100 letters, digits, - and _, starting with a letter or digit, as EKS does", c.ClusterName)
+	}
 	if c.MaxFargateProfiles < 1 {
 		return fmt.Errorf("--max-fargate-profiles %d must be at least 1", c.MaxFargateProfiles)
 	}
@@ -161,6 +176,15 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// The values of --logging-outputs.
+const (
+	LoggingOutputsEKS      = "eks"
+	LoggingOutputsExtended = "extended"
+)
+
+// clusterNamePattern is EKS's rule for cluster names.
+var clusterNamePattern = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$`)
 
 var regionPattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 

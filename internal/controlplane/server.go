@@ -17,10 +17,12 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/rest"
 
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/clusterdns"
 	"github.com/fargo-dev/fargo/internal/componentlog"
 	"github.com/fargo-dev/fargo/internal/fargatecontrollers"
 	"github.com/fargo-dev/fargo/internal/loadbalancer"
+	"github.com/fargo-dev/fargo/internal/logrouter"
 	"github.com/fargo-dev/fargo/internal/metricsapi"
 	"github.com/fargo-dev/fargo/internal/version"
 	"github.com/fargo-dev/fargo/internal/webhook"
@@ -183,6 +185,8 @@ func startFargateControllers(ctx context.Context, progress *progress, components
 		ServerURL:       serverURL(advertise, c.HTTPSPort),
 		TokenFile:       l.TokenFile(),
 		Region:          c.Region,
+		ClusterName:     c.ClusterName,
+		Logging:         awslogging.Options{Extended: c.LoggingOutputs == LoggingOutputsExtended, Check: logrouter.Check},
 		ClusterDNS:      c.ClusterDNS,
 		ClusterDomain:   c.ClusterDomain,
 		LaunchQPS:       c.LaunchQPS,

@@ -131,6 +131,7 @@ func writeClusterInfo(ctx context.Context, cs kubernetes.Interface, cfg Config) 
 			v1.ClusterInfoRegionKey: cfg.Region,
 			v1.ClusterInfoDNSKey:    cfg.ClusterDNS,
 			v1.ClusterInfoDomainKey: cfg.ClusterDomain,
+			v1.ClusterInfoNameKey:   cfg.ClusterName,
 		},
 	}
 	cms := cs.CoreV1().ConfigMaps(v1.SystemNamespace)

@@ -22,6 +22,7 @@ import (
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/admission"
+	"github.com/fargo-dev/fargo/internal/awslogging"
 	"github.com/fargo-dev/fargo/internal/loadbalancer"
 	"github.com/fargo-dev/fargo/internal/profileclient"
 	"github.com/fargo-dev/fargo/internal/profilecontroller"
@@ -45,6 +46,7 @@ type Config struct {
 	// TokenFile receives the join token of hosts.
 	TokenFile     string
 	Region        string
+	ClusterName   string
 	ClusterDNS    string
 	ClusterDomain string
 	LaunchQPS     float64
@@ -56,6 +58,9 @@ type Config struct {
 	// LBReservedPorts are the hosts' own ports, which LoadBalancer Services
 	// may not take on host addresses; 22/TCP always is.
 	LBReservedPorts []loadbalancer.ReservedPort
+
+	// Logging are the aws-logging rules: EKS's, or extended.
+	Logging awslogging.Options
 }
 
 // WebhookHost is where the apiserver reaches fargo's webhook.
@@ -91,7 +96,7 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 		return err
 	}
 	profiles := profileclient.NewInformer(dyn, 10*time.Minute)
-	sources, err := newSources(cs, profiles)
+	sources, err := newSources(cs, profiles, cfg.Logging)
 	if err != nil {
 		return err
 	}
@@ -116,13 +121,14 @@ func Run(ctx context.Context, cfg Config, ready chan<- struct{}) error {
 	host := WebhookHost(cfg.WebhookPort)
 	listener := cfg.WebhookListener
 	listener.Addr = host
-	served, err := webhook.Serve(ctx, listener, admission.NewHandler(sources, admission.Options{MaxProfiles: cfg.MaxProfiles}))
+	served, err := webhook.Serve(ctx, listener, admission.NewHandler(sources, admission.Options{MaxProfiles: cfg.MaxProfiles, Logging: cfg.Logging}))
 	if err != nil {
 		return err
 	}
 	if err := webhook.Register(ctx, cs, webhook.Endpoints{
 		MutatePods:       "https://" + host + admission.MutatePodsPath,
 		ValidateProfiles: "https://" + host + admission.ValidateProfilesPath,
+		ValidateLogging:  "https://" + host + admission.ValidateLoggingPath,
 		CABundle:         cfg.CABundle,
 		ProfileGroup:     v1.GroupName,
 	}); err != nil {

@@ -27,11 +27,24 @@ type sources struct {
 	factories []informers.SharedInformerFactory
 	namespace cache.SharedIndexInformer
 	configMap cache.SharedIndexInformer
+
+	logging awslogging.Options
+	// decision caches the logging decision for the stored namespace and
+	// ConfigMap: checking a config builds its plugins, too much for every
+	// pod.
+	decision atomic.Pointer[loggingDecision]
+}
+
+// loggingDecision is a decision and the versions of the objects it was
+// made from.
+type loggingDecision struct {
+	nsVersion, cmVersion string
+	awslogging.Decision
 }
 
 var _ admission.Sources = (*sources)(nil)
 
-func newSources(cs kubernetes.Interface, profiles cache.SharedIndexInformer) (*sources, error) {
+func newSources(cs kubernetes.Interface, profiles cache.SharedIndexInformer, logging awslogging.Options) (*sources, error) {
 	inLoggingNamespace := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(awslogging.Namespace))
 	loggingNamespaceOnly := informers.NewSharedInformerFactoryWithOptions(cs, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -42,6 +55,7 @@ func newSources(cs kubernetes.Interface, profiles cache.SharedIndexInformer) (*s
 		factories: []informers.SharedInformerFactory{inLoggingNamespace, loggingNamespaceOnly},
 		namespace: loggingNamespaceOnly.Core().V1().Namespaces().Informer(),
 		configMap: inLoggingNamespace.Core().V1().ConfigMaps().Informer(),
+		logging:   logging,
 	}
 	s.index.Store(profile.NewIndex(nil))
 	rebuild := func(any) { s.index.Store(profile.NewIndex(s.ProfileList())) }
@@ -71,16 +85,24 @@ func (s *sources) ProfileList() []v1.FargateProfile {
 
 func (s *sources) Logging() awslogging.Decision {
 	var (
-		ns *corev1.Namespace
-		cm *corev1.ConfigMap
+		ns                   *corev1.Namespace
+		cm                   *corev1.ConfigMap
+		nsVersion, cmVersion string
 	)
 	if obj, ok, _ := s.namespace.GetStore().GetByKey(awslogging.Namespace); ok {
 		ns = obj.(*corev1.Namespace)
+		nsVersion = ns.ResourceVersion
 	}
 	if obj, ok, _ := s.configMap.GetStore().GetByKey(awslogging.Namespace + "/" + awslogging.ConfigMapName); ok {
 		cm = obj.(*corev1.ConfigMap)
+		cmVersion = cm.ResourceVersion
 	}
-	return awslogging.Decide(ns, cm)
+	if d := s.decision.Load(); d != nil && d.nsVersion == nsVersion && d.cmVersion == cmVersion {
+		return d.Decision
+	}
+	d := &loggingDecision{nsVersion: nsVersion, cmVersion: cmVersion, Decision: awslogging.DecideWith(ns, cm, s.logging)}
+	s.decision.Store(d)
+	return d.Decision
 }
 
 // profileSubnets returns the subnets of the profile called name, nil when

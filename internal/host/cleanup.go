@@ -79,6 +79,10 @@ func Cleanup(ctx context.Context, dataDir string, o CleanupOptions) error {
 		return err
 	}
 	fmt.Fprintf(progress, "stopped and removed %d pod sandbox(es)\n", pods)
+	// The pods' logs went with them: their log positions mean nothing now.
+	if err := os.RemoveAll(logRouterStateDir(dataDir)); err != nil {
+		return err
+	}
 	if !o.KeepNetwork {
 		if err := removeNetwork(ctx, dataDir, rec); err != nil {
 			return err

@@ -21,7 +21,9 @@ const (
 type Endpoints struct {
 	MutatePods       string
 	ValidateProfiles string
-	CABundle         []byte
+	// ValidateLogging checks the aws-logging ConfigMap at apply time.
+	ValidateLogging string
+	CABundle        []byte
 	// ProfileGroup is the API group of FargateProfiles.
 	ProfileGroup string
 }
@@ -57,7 +59,7 @@ func Register(ctx context.Context, cs kubernetes.Interface, e Endpoints) error {
 			SideEffects:             &none,
 			TimeoutSeconds:          ptr.To[int32](5),
 			AdmissionReviewVersions: []string{"v1"},
-		}},
+		}, loggingWebhook(e)},
 	}
 	if err := apply(ctx, cs.AdmissionregistrationV1().MutatingWebhookConfigurations(), mutating); err != nil {
 		return fmt.Errorf("registering pod admission: %w", err)
@@ -102,4 +104,31 @@ func apply[T interface {
 	want.SetResourceVersion(have.GetResourceVersion())
 	_, err = c.Update(ctx, want, metav1.UpdateOptions{})
 	return err
+}
+
+// loggingWebhook sends the aws-logging ConfigMap of a namespace labelled
+// aws-observability: enabled, and nothing else, to ValidateLogging. It
+// fails open: with fargo's server down, a ConfigMap is stored as it would
+// be on a cluster without fargo, and pods then get LoggingDisabled with
+// the reason.
+func loggingWebhook(e Endpoints) admissionregistrationv1.ValidatingWebhook {
+	none := admissionregistrationv1.SideEffectClassNone
+	return admissionregistrationv1.ValidatingWebhook{
+		Name:         "aws-logging.fargo.dev",
+		ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &e.ValidateLogging, CABundle: e.CABundle},
+		Rules: []admissionregistrationv1.RuleWithOperations{{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+			Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"},
+				Resources: []string{"configmaps"}, Scope: ptr.To(admissionregistrationv1.NamespacedScope)},
+		}},
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"aws-observability": "enabled"}},
+		MatchConditions: []admissionregistrationv1.MatchCondition{{
+			Name:       "aws-logging-only",
+			Expression: `object.metadata.name == "aws-logging"`,
+		}},
+		FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
+		SideEffects:             &none,
+		TimeoutSeconds:          ptr.To[int32](5),
+		AdmissionReviewVersions: []string{"v1"},
+	}
 }

@@ -1,0 +1,146 @@
+package logrouter
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fargo-dev/fargo/internal/logpipe"
+	"github.com/fargo-dev/fargo/internal/logpipe/tail"
+)
+
+// TagPrefix is the fixed input's tag prefix: Fluent Bit tags a tailed file
+// kube.<its path with dots>, and EKS tails /var/log/containers, wherever
+// fargo keeps the logs.
+const TagPrefix = "kube.var.log.containers."
+
+// podLog is one pod's pipeline at work: the tails of its containers' logs,
+// and where delivery stands.
+type podLog struct {
+	pod      podRef
+	logDir   string
+	pipe     *Pipeline
+	pos      *positions
+	self     *selfLog
+	readers  map[string]*tail.Reader // by /var/log/containers name
+	skipped  map[string]int
+	log      func(format string, args ...any)
+	poll     time.Duration
+	flushGap time.Duration
+	readOpts tail.Options
+}
+
+// run follows the pod's logs until the pod is gone and everything it
+// wrote is delivered (then it returns true), or ctx ends.
+func (w *podLog) run(ctx context.Context) bool {
+	defer w.close()
+	lastLine, flushed := time.Now(), true
+	for {
+		w.discover()
+		batch, ends := w.read()
+		if len(batch) > 0 {
+			if !w.pipe.deliver(ctx, w.pipe.Process(batch), w.log) {
+				return false
+			}
+			w.commit(ends)
+			lastLine, flushed = time.Now(), false
+			continue
+		}
+		if !flushed && time.Since(lastLine) >= w.flushGap {
+			if !w.pipe.deliver(ctx, w.pipe.Flush(), w.log) {
+				return false
+			}
+			flushed = true
+		}
+		if w.finished() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(w.poll):
+		}
+	}
+}
+
+// discover opens the logs of containers started since the last look.
+func (w *podLog) discover() {
+	links, _ := filepath.Glob(filepath.Join(w.logDir, "containers", w.pod.Name+"_"+w.pod.Namespace+"_*.log"))
+	podDir := w.pod.dir(w.logDir) + string(filepath.Separator)
+	for _, link := range links {
+		name := filepath.Base(link)
+		if _, open := w.readers[name]; open {
+			continue
+		}
+		if target, err := os.Readlink(link); err != nil || !strings.HasPrefix(target, podDir) {
+			continue // another pod of the same name, or not a container log
+		}
+		r, err := tail.Open(link, w.pos.at[name], w.readOpts)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				w.log("[error] [input:tail] cannot read %s: %v", name, err)
+			}
+			continue
+		}
+		w.readers[name] = r
+	}
+}
+
+// read takes what the container logs have now, as records of the fixed
+// input: the whole CRI line under "log", read time as the record's time.
+func (w *podLog) read() ([]logpipe.Record, map[string]tail.Position) {
+	var batch []logpipe.Record
+	ends := map[string]tail.Position{}
+	now := time.Now()
+	for name, r := range w.readers {
+		lines, err := r.Read()
+		if err != nil {
+			w.log("[error] [input:tail] reading %s: %v", name, err)
+		}
+		if n := r.Skipped(); n > w.skipped[name] {
+			w.log("[ warn] [input:tail] %s: skipped %d lines longer than %d bytes", name, n-w.skipped[name], w.readOpts.MaxLineBytes)
+			w.skipped[name] = n
+		}
+		for _, l := range lines {
+			batch = append(batch, logpipe.Record{Tag: TagPrefix + name, Time: now, Fields: map[string]any{"log": l.Raw}})
+		}
+		if len(lines) > 0 {
+			ends[name] = lines[len(lines)-1].End
+		}
+	}
+	return batch, ends
+}
+
+func (w *podLog) commit(ends map[string]tail.Position) {
+	for name, p := range ends {
+		w.pos.at[name] = p
+	}
+	if err := w.pos.save(); err != nil {
+		w.log("[error] [storage] saving log positions: %v", err)
+	}
+}
+
+// finished: the pod's log directory is gone (the pod was removed) and
+// every log was read to its end.
+func (w *podLog) finished() bool {
+	if _, err := os.Stat(w.pod.dir(w.logDir)); !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	for _, r := range w.readers {
+		if !r.Gone() {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *podLog) close() {
+	for _, r := range w.readers {
+		r.Close()
+	}
+	w.pipe.Close()
+	w.self.close()
+}
