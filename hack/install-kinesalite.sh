@@ -13,8 +13,13 @@ if [ -f "$pkg" ] && grep -q "\"version\": \"$version\"" "$pkg"; then
 	exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
-	echo "install-kinesalite: npm is required (Debian: apt-get install nodejs npm; Node 18 or newer)" >&2
-	exit 1
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-kinesalite: npm is required: run as root, or apt-get install nodejs npm (Node 18 or newer)" >&2
+		exit 1
+	fi
+	echo "install-kinesalite: installing nodejs and npm"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 mkdir -p "$prefix"
 echo "install-kinesalite: installing kinesalite@$version into $prefix"

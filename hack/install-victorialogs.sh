@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs victoria-logs, a log store with Elasticsearch-bulk and Loki push
-# endpoints, into /var/cache/fargo/bin (override with FARGO_BIN) for the
+# endpoints, into /var/cache/fargo/bin (override with FARGO_TOOLS_BIN) for the
 # tests of internal/logpipe/output/es and .../loki, which skip when it is
 # missing. Built from source with the local Go toolchain through the
 # module proxy. Idempotent: quick when the pinned version is already there.
@@ -8,7 +8,7 @@ set -euo pipefail
 
 version=v1.52.2
 pkg=github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
-bindir="${FARGO_BIN:-/var/cache/fargo/bin}"
+bindir="${FARGO_TOOLS_BIN:-/var/cache/fargo/bin}"
 bin="$bindir/victoria-logs"
 
 # The binary carries its module version (go version -m), so no stamp file.

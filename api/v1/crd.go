@@ -128,6 +128,12 @@ func specSchema() apiextensionsv1.JSONSchemaProps {
 			"podExecutionRoleARN": {Type: "string", Description: "Stored and shown, not interpreted."},
 			"tags":                tagsSchema(),
 			"clusterName":         {Type: "string", Description: "The eksctl --cluster value; informational."},
+			"loggingCredentialsSecret": {
+				Type:        "string",
+				Description: "Secret in aws-observability with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optional AWS_SESSION_TOKEN for the log router's AWS outputs; empty for the host's AWS SDK default chain.",
+				MaxLength:   int64Ptr(253),
+				Pattern:     `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`,
+			},
 			"tier": {
 				Type:        "string",
 				Description: "Sandbox tier of the profile's pods: oci, gvisor or microvm; empty for the host's default.",

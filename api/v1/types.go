@@ -45,6 +45,15 @@ type FargateProfileSpec struct {
 	// +optional
 	Tier string `json:"tier,omitempty"`
 
+	// LoggingCredentialsSecret names a Secret in the aws-observability
+	// namespace holding the AWS credentials the log router sends this
+	// profile's pods' logs with (keys AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN): what the pod
+	// execution role grants on EKS. Empty means the host's AWS SDK default
+	// chain. fargo only.
+	// +optional
+	LoggingCredentialsSecret string `json:"loggingCredentialsSecret,omitempty"`
+
 	// ClusterName is the eksctl --cluster value the profile was created with.
 	// Informational: fargo serves one cluster per control plane.
 	// +optional

@@ -65,6 +65,7 @@ type createProfileFlags struct {
 	labels, tags             map[string]string
 	subnets                  []string
 	roleARN                  string
+	loggingSecret            string
 }
 
 func createFargateProfileCommand(streams Streams, conn *clientFlags) *cobra.Command {
@@ -86,6 +87,7 @@ func createFargateProfileCommand(streams Streams, conn *clientFlags) *cobra.Comm
 	fs.StringToStringVar(&flags.labels, "labels", nil, "labels the pods must carry, as k=v,k2=v2 (at most 5); * and ? are wildcards")
 	fs.StringSliceVar(&flags.subnets, "subnets", nil, "private CIDR ranges the profile's pods get their IP from (default: the host's pod range)")
 	fs.StringVar(&flags.roleARN, "pod-execution-role-arn", "", "pod execution role ARN, stored and shown, not used")
+	fs.StringVar(&flags.loggingSecret, "logging-credentials-secret", "", "Secret in aws-observability with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY that the log router sends the profile's pods' logs to AWS with (default: the host's AWS credential chain)")
 	fs.StringToStringVar(&flags.tags, "tags", nil, "tags of the profile, as k=v,k2=v2; not copied to pods")
 	flags.waitFlags.register(fs, true)
 	conn.register(fs)
@@ -108,11 +110,12 @@ func runCreateFargateProfile(ctx context.Context, streams Streams, f *createProf
 
 func (f *createProfileFlags) profile() *v1.FargateProfile {
 	p := &v1.FargateProfile{Spec: v1.FargateProfileSpec{
-		Selectors:           []v1.Selector{{Namespace: f.namespace, Labels: f.labels}},
-		Subnets:             f.subnets,
-		PodExecutionRoleARN: f.roleARN,
-		Tags:                f.tags,
-		ClusterName:         f.cluster,
+		Selectors:                []v1.Selector{{Namespace: f.namespace, Labels: f.labels}},
+		Subnets:                  f.subnets,
+		PodExecutionRoleARN:      f.roleARN,
+		LoggingCredentialsSecret: f.loggingSecret,
+		Tags:                     f.tags,
+		ClusterName:              f.cluster,
 	}}
 	p.Name = f.name
 	return p

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	v1 "github.com/fargo-dev/fargo/api/v1"
 	"github.com/fargo-dev/fargo/internal/logrouter"
+	"github.com/fargo-dev/fargo/internal/profileclient"
 )
 
 // logRouterStateDir keeps the log router's per-pod config snapshots and
@@ -19,9 +21,10 @@ import (
 func logRouterStateDir(dataDir string) string { return filepath.Join(dataDir, "logrouter") }
 
 // runLogRouter routes the logs of this host's pods by the aws-logging
-// ConfigMap until ctx ends. AWS credentials come from the agent's
-// environment by the AWS SDK's default chain.
-func runLogRouter(ctx context.Context, c Config, cs kubernetes.Interface, info *corev1.ConfigMap) {
+// ConfigMap until ctx ends. AWS credentials come from the Secret a pod's
+// profile names, else from the agent's environment by the AWS SDK's
+// default chain.
+func runLogRouter(ctx context.Context, c Config, cs kubernetes.Interface, dyn dynamic.Interface, info *corev1.ConfigMap) {
 	cluster := info.Data[v1.ClusterInfoNameKey]
 	if cluster == "" {
 		cluster = "fargo"
@@ -32,6 +35,7 @@ func runLogRouter(ctx context.Context, c Config, cs kubernetes.Interface, info *
 		LogDir:   c.LogDir,
 		StateDir: logRouterStateDir(c.DataDir),
 		Client:   cs,
+		Profiles: profileclient.New(dyn),
 		Cluster:  cluster,
 		Region:   info.Data[v1.ClusterInfoRegionKey],
 		Stdout:   stdout,

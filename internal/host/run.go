@@ -125,7 +125,7 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 	}
 	go keepRoutes(ctx, dyn, c.Name, runner.network)
 	go keepHostServices(ctx, cs, runner.network)
-	go runLogRouter(ctx, c, cs, info)
+	go runLogRouter(ctx, c, cs, dyn, info)
 	return hostregistration.Config{
 		Client:    cs,
 		Sandboxes: runner.pods,

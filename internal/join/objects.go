@@ -208,6 +208,8 @@ func hostClusterRole() *rbacv1.ClusterRole {
 			rule("events.k8s.io", []string{"events"}, write),
 			rule("coordination.k8s.io", []string{"leases"}, read, write, []string{"delete"}),
 			rule(v1.GroupName, []string{v1.HostPlural, v1.HostPlural + "/status"}, read, write),
+			// The log router reads a pod's profile for its logging credentials.
+			rule(v1.GroupName, []string{v1.Plural}, read),
 			rule("", []string{"configmaps", "secrets", "services", "endpoints"}, read),
 			// Service proxying reads EndpointSlices, endpoints' successor.
 			rule("discovery.k8s.io", []string{"endpointslices"}, read),

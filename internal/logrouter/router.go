@@ -33,6 +33,9 @@ type Config struct {
 	// StateDir keeps each pod's config snapshot and log positions.
 	StateDir string
 	Client   kubernetes.Interface
+	// Profiles reads the pods' FargateProfiles for their logging
+	// credentials; nil uses the Env's (or the SDK's default) for all.
+	Profiles Profiles
 	// Cluster names the flb_log_cw log group <cluster>-fluent-bit-logs.
 	Cluster string
 	// Region is the cluster's; the router's own logs go to CloudWatch in
@@ -175,9 +178,17 @@ func (r *Router) newPodLog(ctx context.Context, ref podRef, pod *corev1.Pod) (*p
 	if err != nil {
 		return nil, fmt.Errorf("the aws-logging configmap the pod started with: %w", err)
 	}
-	self := r.selfLog(ref, cfg)
+	creds, err := r.credentialsFor(ctx, pod)
+	if err != nil {
+		return nil, err
+	}
+	self := r.selfLog(ref, cfg, creds)
+	env := r.env(self.printf)
+	if creds != nil {
+		env.AWSCredentials = creds
+	}
 	pipe, err := Build(cfg, Plugins{
-		Env:    r.env(self.printf),
+		Env:    env,
 		Pods:   apiPods{r.cfg.Client},
 		Stdout: r.cfg.Stdout,
 	})

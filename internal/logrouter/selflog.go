@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/klog/v2"
 
 	"github.com/fargo-dev/fargo/internal/awslogging"
@@ -34,13 +35,17 @@ type selfLog struct {
 	done    chan struct{}
 }
 
-func (r *Router) selfLog(ref podRef, cfg *awslogging.Config) *selfLog {
+func (r *Router) selfLog(ref podRef, cfg *awslogging.Config, creds aws.CredentialsProvider) *selfLog {
 	s := &selfLog{pod: ref, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if !cfg.RouterLogsToCloudWatch {
 		close(s.done)
 		return s
 	}
-	out, err := cloudwatch.New(r.selfLogParams(ref, cfg), r.env(nil))
+	env := r.env(nil)
+	if creds != nil {
+		env.AWSCredentials = creds
+	}
+	out, err := cloudwatch.New(r.selfLogParams(ref, cfg), env)
 	if err != nil {
 		klog.ErrorS(err, "flb_log_cw: cannot ship the log router's own log", "pod", ref.Namespace+"/"+ref.Name)
 		close(s.done)

@@ -59,7 +59,19 @@ func objectProblems(p *v1.FargateProfile) []string {
 	problems = append(problems, subnetProblems(p.Spec.Subnets)...)
 	problems = append(problems, tagProblems(p.Spec.Tags)...)
 	problems = append(problems, tierProblems(p.Spec.Tier)...)
+	problems = append(problems, secretNameProblems(p.Spec.LoggingCredentialsSecret)...)
 	return problems
+}
+
+// secretNameProblems checks loggingCredentialsSecret, a Secret's name.
+func secretNameProblems(name string) []string {
+	if name == "" {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return []string{fmt.Sprintf("loggingCredentialsSecret %q is not a Secret name: %s", name, strings.Join(errs, "; "))}
+	}
+	return nil
 }
 
 func tierProblems(tier string) []string {

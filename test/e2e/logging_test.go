@@ -99,7 +99,9 @@ spec:
 // run here) through the AWS SDK's standard endpoint and credential
 // settings, and the nginx pods' lines arriving in the walkthrough's log
 // streams, parsed, with kubernetes metadata, each line once, across an
-// agent restart. An invalid ConfigMap is refused at apply time.
+// agent restart, signed with the credentials of the Secret the profile
+// names. An invalid ConfigMap is refused at apply time; a changed one
+// applies to new pods only.
 func TestFargateLogging(t *testing.T) {
 	harness.RequireRoot(t)
 	cw := awsfake.New(t)
@@ -110,12 +112,17 @@ func TestFargateLogging(t *testing.T) {
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 	}
 	srv.Start(t)
-	mustFargo(t, srv, "create", "fargateprofile", "--cluster", "study", "--name", "study-aews", "--namespace", "study-aews")
+	mustFargo(t, srv, "create", "fargateprofile", "--cluster", "study", "--name", "study-aews", "--namespace", "study-aews",
+		"--logging-credentials-secret", "study-logging")
 	srv.ImportImages(t, harness.SeedTarball(t))
 	t.Cleanup(func() { deleteFargatePods(t, srv) })
 	cs := srv.Client(t)
 
 	apply(t, srv, walkthroughLogging)
+	if out, err := srv.Kubectl(t, "-n", "aws-observability", "create", "secret", "generic", "study-logging",
+		"--from-literal=AWS_ACCESS_KEY_ID=AKIDFROMSECRET", "--from-literal=AWS_SECRET_ACCESS_KEY=from-secret"); err != nil {
+		t.Fatalf("creating the logging credentials Secret: %v\n%s", err, out)
+	}
 	apply(t, srv, studyNamespace)
 	apply(t, srv, loggingNginx)
 	pods := runningPods(t, cs, "app=nginx", 2)
@@ -132,6 +139,12 @@ func TestFargateLogging(t *testing.T) {
 		if ev := cw.LogEvents("study-fluent-bit-logs", self); !strings.Contains(ev[0].Message, "routing logs of pod study-aews/"+p.Name) {
 			t.Errorf("flb_log_cw stream %s begins %q, want the router saying it routes the pod", self, ev[0].Message)
 		}
+	}
+
+	// The profile's Secret signs the pods' logs, not the agent's own
+	// credentials.
+	if key := cw.LastAccessKey(); key != "AKIDFROMSECRET" {
+		t.Errorf("logs sent with access key %q, want the profile's Secret's AKIDFROMSECRET", key)
 	}
 
 	t.Run("invalid configmap refused at apply time", func(t *testing.T) {
@@ -157,6 +170,26 @@ func TestFargateLogging(t *testing.T) {
 		before := len(cw.LogEvents(walkthroughGroup, stream))
 		waitStream(t, cw, walkthroughGroup, "fargate-logs-kube.var.log.containers."+p.Name+"_study-aews_nginx-", before+40)
 		assertCounterOnce(t, cw.LogEvents(walkthroughGroup, stream), stream)
+	}
+
+	// A changed ConfigMap applies to new pods only.
+	apply(t, srv, strings.Replace(walkthroughLogging, "log_stream_prefix fargate-logs-\n", "log_stream_prefix changed-\n", 1))
+	if _, err := srv.Kubectl(t, "-n", "study-aews", "scale", "deployment/nginx", "--replicas=3"); err != nil {
+		t.Fatal(err)
+	}
+	all := runningPods(t, cs, "app=nginx", 3)
+	for _, p := range all {
+		if p.Name == pods[0].Name || p.Name == pods[1].Name {
+			continue
+		}
+		waitStream(t, cw, walkthroughGroup, "changed-kube.var.log.containers."+p.Name+"_study-aews_nginx-", 1)
+	}
+	for _, p := range pods {
+		for _, s := range cw.LogStreams(walkthroughGroup) {
+			if strings.HasPrefix(s, "changed-kube.var.log.containers."+p.Name+"_") {
+				t.Errorf("pod %s, started before the change, logs to %s", p.Name, s)
+			}
+		}
 	}
 
 	// The router's state for a pod goes with the pod.

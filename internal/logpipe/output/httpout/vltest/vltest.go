@@ -28,7 +28,7 @@ type Server struct {
 
 // binary is where hack/install-victorialogs.sh puts victoria-logs.
 func binary() string {
-	dir := os.Getenv("FARGO_BIN")
+	dir := os.Getenv("FARGO_TOOLS_BIN")
 	if dir == "" {
 		dir = "/var/cache/fargo/bin"
 	}
