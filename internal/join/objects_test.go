@@ -194,7 +194,9 @@ func TestHostRoleGrants(t *testing.T) {
 		{"", "pods", "create", false},
 		{"", "secrets", "create", false},
 		{"fargo.dev", "hosts", "delete", false},
-		{"fargo.dev", "fargateprofiles", "get", false},
+		// The log router reads a pod's profile for its logging credentials.
+		{"fargo.dev", "fargateprofiles", "get", true},
+		{"fargo.dev", "fargateprofiles", "update", false},
 		{"certificates.k8s.io", "certificatesigningrequests", "create", true},
 		{"certificates.k8s.io", "certificatesigningrequests", "watch", true},
 		{"certificates.k8s.io", "certificatesigningrequests/approval", "update", false},
