@@ -102,7 +102,7 @@ func newPodFixture(t *testing.T) *podFixture {
 	}
 	t.Cleanup(func() { file.Close() })
 	f.file = file
-	if err := os.Symlink(target, filepath.Join(f.logDir, "containers", "web-1_study-aews_nginx-abc123.log")); err != nil {
+	if err := os.Symlink(target, filepath.Join(f.logDir, "containers", "web-1_study-aews_nginx-0c2f4e1a-9b3-nginx-0.log")); err != nil {
 		t.Fatal(err)
 	}
 	return f

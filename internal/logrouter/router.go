@@ -174,7 +174,9 @@ func (r *Router) newPodLog(ctx context.Context, ref podRef, pod *corev1.Pod) (*p
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awslogging.Parse(data)
+	// The cluster's rules were applied when the pod was admitted; here
+	// every plugin fargo has may run.
+	cfg, err := awslogging.ParseWith(data, awslogging.Options{Extended: true})
 	if err != nil {
 		return nil, fmt.Errorf("the aws-logging configmap the pod started with: %w", err)
 	}
