@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fargo-dev/fargo/internal/logpipe"
@@ -58,12 +59,31 @@ func (w *podLog) run(ctx context.Context) bool {
 		if w.finished() {
 			return true
 		}
-		select {
-		case <-ctx.Done():
+		if !w.wait(ctx) {
 			return false
-		case <-time.After(w.poll):
 		}
 	}
+}
+
+// wait returns when a log may have more to read (its tail says so, by
+// inotify where it can), or after poll, the time to look for new
+// containers; false when ctx ended.
+func (w *podLog) wait(ctx context.Context) bool {
+	waitCtx, cancel := context.WithTimeout(ctx, w.poll)
+	defer cancel()
+	var waiting sync.WaitGroup
+	for _, r := range w.readers {
+		if r.Gone() {
+			continue
+		}
+		waiting.Go(func() {
+			r.Wait(waitCtx)
+			cancel()
+		})
+	}
+	<-waitCtx.Done()
+	waiting.Wait() // a Reader is not used by two goroutines at once
+	return ctx.Err() == nil
 }
 
 // discover opens the logs of containers started since the last look.
