@@ -76,6 +76,7 @@ bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench MicroVMPodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput|ServicePath' -benchtime 1x -timeout 30m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench LogRouter -benchtime 1x -timeout 15m
 
 clean:
 	rm -rf $(BIN)
