@@ -205,7 +205,7 @@ func (a *Agent) stopped(pod *corev1.Pod) {
 }
 
 // Collect implements hostregistration.Sandboxes: it removes the sandboxes,
-// networks and volumes of pods not in keep.
+// networks, volumes and logs of pods not in keep.
 func (a *Agent) Collect(ctx context.Context, keep map[types.UID]bool) error {
 	pods, err := a.cfg.Runtime.Pods(ctx)
 	if err != nil {
@@ -223,7 +223,9 @@ func (a *Agent) Collect(ctx context.Context, keep map[types.UID]bool) error {
 		}
 		seen[uid] = true
 		a.log.Info("Removing what is left of a deleted pod", "uid", uid)
-		errs = append(errs, a.removeSandbox(ctx, uid))
+		// The worker that would remove the logs may be gone: they go here,
+		// with the sandbox.
+		errs = append(errs, a.removeSandbox(ctx, uid), RemovePodLogs(a.cfg.LogDir, uid))
 	}
 	return errors.Join(errs...)
 }
