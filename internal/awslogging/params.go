@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/fargo-dev/fargo/internal/logpipe/parser"
+	"github.com/fargo-dev/fargo/internal/logpipe/rubyregex"
 )
 
 // fargoOwnedKubernetesKeys are the kubernetes filter's keys that say how
@@ -30,7 +30,7 @@ func paramProblems(s *Section) []lineProblem {
 	case s.Kind == KindParser:
 		for _, p := range s.Params {
 			if strings.EqualFold(p.Key, "Regex") {
-				if err := parser.CheckRegex(p.Value); err != nil {
+				if err := rubyregex.Check(p.Value); err != nil {
 					problems = append(problems, lineProblem{line: p.Line, text: err.Error()})
 				}
 			}

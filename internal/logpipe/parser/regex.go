@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fargo-dev/fargo/internal/logpipe"
+	"github.com/fargo-dev/fargo/internal/logpipe/rubyregex"
 )
 
 // regexParser is Format regex: the named groups of the first match become
@@ -23,7 +24,7 @@ func newRegexParser(p logpipe.Params, tk timeKey, ts types) (*regexParser, error
 	if !ok || expr == "" {
 		return nil, fmt.Errorf("Format regex needs a Regex: add Regex ^(?<field>...)$")
 	}
-	re, err := compileRuby(expr)
+	re, err := rubyregex.Compile(expr)
 	if err != nil {
 		return nil, err
 	}

@@ -42,21 +42,19 @@ func TestEndpointsBecomeBaseURLs(t *testing.T) {
 	}
 }
 
-func TestStrftime(t *testing.T) {
-	at := time.Date(2025, 3, 4, 5, 6, 7, 891234567, time.UTC)
-	cases := map[string]string{
-		DefaultTimeKeyFormat:      "2025-03-04T05:06:07",
-		"%Y-%m-%dT%H:%M:%S.%3N%z": "2025-03-04T05:06:07.891+0000",
-		"%s.%9N":                  "1741064767.891234567",
-		"%L|%j|%b %e|100%%":       "891234567|063|Mar  4|100%",
+// The formats themselves are tested in package strftime.
+func TestReadEncoderRefusesAnUnknownTimeKeyFormat(t *testing.T) {
+	_, err := ReadEncoder("cw", params("time_key", "ts", "time_key_format", "%Y %Q"))
+	if err == nil || !strings.Contains(err.Error(), `output "cw": time_key_format`) || !strings.Contains(err.Error(), "%Q") {
+		t.Errorf("ReadEncoder = %v, want an error naming the output, the key and %%Q", err)
 	}
-	for format, want := range cases {
-		if got := Strftime(format, at); got != want {
-			t.Errorf("Strftime(%q) = %q, want %q", format, got, want)
-		}
+	e, err := ReadEncoder("cw", params("time_key", "ts", "time_key_format", "%Y-%m-%dT%H:%M:%S.%3N"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := CheckStrftime("%Y %Q"); err == nil || !strings.Contains(err.Error(), "%Q") {
-		t.Errorf("CheckStrftime(%%Q) = %v, want an error naming it", err)
+	got, _ := e.Encode(logpipe.Record{Time: time.Date(2025, 3, 4, 5, 6, 7, 891234567, time.UTC), Fields: map[string]any{}})
+	if want := `{"ts":"2025-03-04T05:06:07.891"}`; string(got) != want {
+		t.Errorf("Encode = %s, want %s", got, want)
 	}
 }
 

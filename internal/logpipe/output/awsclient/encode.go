@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fargo-dev/fargo/internal/logpipe"
+	"github.com/fargo-dev/fargo/internal/logpipe/strftime"
 )
 
 // Encoder writes a record as the data of one AWS log event, as Fluent
@@ -34,7 +35,7 @@ func ReadEncoder(name string, p logpipe.Params) (Encoder, error) {
 		TimeFormat: p.String("time_key_format", DefaultTimeKeyFormat),
 	}
 	if e.TimeKey != "" {
-		if err := CheckStrftime(e.TimeFormat); err != nil {
+		if err := strftime.Check(e.TimeFormat); err != nil {
 			return e, fmt.Errorf("output %q: time_key_format: %w", name, err)
 		}
 	}
@@ -61,7 +62,7 @@ func (e Encoder) Encode(rec logpipe.Record) ([]byte, error) {
 		if fields == nil {
 			fields = map[string]any{}
 		}
-		fields[e.TimeKey] = Strftime(e.TimeFormat, rec.Time.UTC())
+		fields[e.TimeKey] = strftime.Format(e.TimeFormat, rec.Time.UTC())
 	}
 	return RecordJSON(fields)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fargo-dev/fargo/internal/logpipe"
 	"github.com/fargo-dev/fargo/internal/logpipe/output/httpout"
+	"github.com/fargo-dev/fargo/internal/logpipe/strftime"
 )
 
 // bulkBody writes records as a _bulk request: an action line and a
@@ -77,9 +78,9 @@ func (s settings) document(rec logpipe.Record) map[string]any {
 func (s settings) timestamp(t time.Time) string {
 	t = t.UTC()
 	if s.timeKeyNanos {
-		return strftime(s.timeKeyFormat, t) + fmt.Sprintf(".%09dZ", t.Nanosecond())
+		return strftime.Format(s.timeKeyFormat, t) + fmt.Sprintf(".%09dZ", t.Nanosecond())
 	}
-	return strftime(s.timeKeyFormat, t) + fmt.Sprintf(".%03dZ", t.Nanosecond()/1e6)
+	return strftime.Format(s.timeKeyFormat, t) + fmt.Sprintf(".%03dZ", t.Nanosecond()/1e6)
 }
 
 // indexName is Index, or with Logstash_Format the prefix (from
@@ -99,7 +100,7 @@ func (s settings) indexName(rec logpipe.Record, now time.Time) string {
 	if s.currentTimeIndex {
 		t = now
 	}
-	return prefix + s.logstashSep + strftime(s.logstashDate, t.UTC())
+	return prefix + s.logstashSep + strftime.Format(s.logstashDate, t.UTC())
 }
 
 // documentID is the record's _id: the value at Id_Key, or with

@@ -1,4 +1,4 @@
-package parser
+package rubyregex
 
 import (
 	"fmt"
@@ -6,19 +6,18 @@ import (
 	"strings"
 )
 
-// CheckRegex reports whether a [PARSER] Regex (written for Fluent Bit's
-// Onigmo engine, Ruby syntax) can run on Go's RE2. Its message names the
-// construct Go cannot run and how to rewrite it; the ConfigMap validator
-// shows it at apply time.
-func CheckRegex(expr string) error {
-	_, err := compileRuby(expr)
+// Check reports whether expr, a regex written for Fluent Bit's Onigmo
+// engine (Ruby syntax), can run on Go's RE2. Its message names the
+// construct Go cannot run and how to rewrite it.
+func Check(expr string) error {
+	_, err := Compile(expr)
 	return err
 }
 
-// compileRuby compiles a Fluent Bit regex with Ruby's meaning: ^ and $
+// Compile compiles a Fluent Bit regex with Ruby's meaning: ^ and $
 // match at line boundaries, (?m) makes . match a newline, /.../imx
 // delimiters give options, (?<name>...) names a group.
-func compileRuby(expr string) (*regexp.Regexp, error) {
+func Compile(expr string) (*regexp.Regexp, error) {
 	body, flags, err := stripDelimiters(expr)
 	if err != nil {
 		return nil, err
@@ -140,6 +139,8 @@ func allDigits(s string) bool {
 	}
 	return s != ""
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 const hexDigits = "0-9a-fA-F"
 
