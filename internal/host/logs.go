@@ -51,7 +51,9 @@ func klogLines(msg string) io.WriteCloser {
 		s := bufio.NewScanner(r)
 		s.Buffer(make([]byte, 64<<10), 1<<20)
 		for s.Scan() {
-			klog.InfoS(msg, "record", s.Text())
+			// In the message, not a key: the embedded CoreDNS sets klog's
+			// logger to one that prints messages only.
+			klog.Infof("%s: %s", msg, s.Text())
 		}
 		r.CloseWithError(s.Err())
 	}()

@@ -87,7 +87,9 @@ func (r *Router) selfLogParams(ref podRef, cfg *awslogging.Config) logpipe.Param
 func (s *selfLog) printf(format string, args ...any) {
 	now := time.Now()
 	line := fmt.Sprintf("[%s] %s", now.UTC().Format("2006/01/02 15:04:05"), fmt.Sprintf(format, args...))
-	klog.InfoS("Log router", "pod", s.pod.Namespace+"/"+s.pod.Name, "line", line)
+	// In the message, not keys: the embedded CoreDNS sets klog's logger
+	// to one that prints messages only.
+	klog.Infof("log router, pod %s/%s: %s", s.pod.Namespace, s.pod.Name, line)
 	if s.stop == nil {
 		return
 	}
