@@ -133,10 +133,11 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 	if err != nil {
 		return 0, err
 	}
-	// Volumes of pods whose sandbox was already gone.
+	// Volumes and logs of pods whose sandbox was already gone (a pod
+	// that failed, kept for its logs until it is deleted).
 	entries, _ := os.ReadDir(volumes.Root)
 	for _, e := range entries {
-		if err := volumes.Teardown(e.Name()); err != nil {
+		if err := errors.Join(volumes.Teardown(e.Name()), podrunner.RemovePodLogs(rec.LogDir, e.Name())); err != nil {
 			return 0, err
 		}
 	}
