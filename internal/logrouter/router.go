@@ -60,12 +60,8 @@ type Config struct {
 type Router struct {
 	cfg  Config
 	mu   sync.Mutex
-	pods map[string]*podEntry // by pod UID
+	pods map[string]bool // pod UIDs looked at, routed or not
 	wg   sync.WaitGroup
-}
-
-type podEntry struct {
-	cancel context.CancelFunc // nil for a pod whose logs are not routed
 }
 
 // New returns a router; Run starts it.
@@ -82,7 +78,7 @@ func New(cfg Config) *Router {
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
-	return &Router{cfg: cfg, pods: map[string]*podEntry{}}
+	return &Router{cfg: cfg, pods: map[string]bool{}}
 }
 
 // Run routes logs until ctx ends, then waits for the pipelines to stop.
@@ -117,7 +113,7 @@ func (r *Router) scan(ctx context.Context) {
 		}
 		ref := podRef{Namespace: parts[0], Name: parts[1], UID: parts[2]}
 		r.mu.Lock()
-		_, known := r.pods[ref.UID]
+		known := r.pods[ref.UID]
 		r.mu.Unlock()
 		if !known {
 			r.start(ctx, ref)
@@ -130,27 +126,25 @@ func (r *Router) scan(ctx context.Context) {
 func (r *Router) start(ctx context.Context, ref podRef) {
 	pod, err := r.cfg.Client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || (err == nil && string(pod.UID) != ref.UID) {
-		r.remember(ref.UID, nil)
+		r.remember(ref.UID)
 		return
 	}
 	if err != nil {
 		return
 	}
 	if pod.Annotations[profile.AnnotationLogging] != awslogging.AnnotationEnabled {
-		r.remember(ref.UID, nil)
+		r.remember(ref.UID)
 		return
 	}
 	w, err := r.newPodLog(ctx, ref, pod)
 	if err != nil {
 		klog.ErrorS(err, "Not routing the pod's logs", "pod", klog.KObj(pod))
-		r.remember(ref.UID, nil)
+		r.remember(ref.UID)
 		return
 	}
-	podCtx, cancel := context.WithCancel(ctx)
-	r.remember(ref.UID, cancel)
+	r.remember(ref.UID)
 	r.wg.Go(func() {
-		defer cancel()
-		if w.run(podCtx) {
+		if w.run(ctx) {
 			os.RemoveAll(r.stateDir(ref.UID))
 		}
 		r.mu.Lock()
@@ -159,9 +153,9 @@ func (r *Router) start(ctx context.Context, ref podRef) {
 	})
 }
 
-func (r *Router) remember(uid string, cancel context.CancelFunc) {
+func (r *Router) remember(uid string) {
 	r.mu.Lock()
-	r.pods[uid] = &podEntry{cancel: cancel}
+	r.pods[uid] = true
 	r.mu.Unlock()
 }
 
