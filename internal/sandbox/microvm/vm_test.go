@@ -109,7 +109,7 @@ func busyboxLayer(t *testing.T, dir string) string {
 	if out, err := exec.Command("cp", bb, filepath.Join(layer, "bin/busybox")).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	for _, app := range []string{"sh", "echo", "cat", "sleep", "id", "uname", "ls", "ps", "tail", "wget", "httpd", "hostname", "ip"} {
+	for _, app := range []string{"sh", "echo", "cat", "sleep", "id", "uname", "ls", "ps", "tail", "wget", "httpd", "hostname", "ip", "dd"} {
 		os.Symlink("busybox", filepath.Join(layer, "bin", app))
 	}
 	os.WriteFile(filepath.Join(layer, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n"), 0o644)
@@ -181,7 +181,7 @@ func TestPodRunsInItsOwnKernel(t *testing.T) {
 		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
 		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}},
 		Files:                 map[string][]byte{"/etc/hosts": []byte("127.0.0.1 localhost\n10.231.0.5 p\n")},
-		EphemeralStorageBytes: 1 << 30,
+		EphemeralStorageBytes: 256 << 20,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +231,12 @@ func TestPodRunsInItsOwnKernel(t *testing.T) {
 	if _, err := v.rt.Exec(ctx, uid, sleeper.ID, []string{"no-such-command"}, 30*time.Second); err == nil ||
 		!strings.Contains(err.Error(), "executable file not found") {
 		t.Errorf("exec of a missing command: %v", err)
+	}
+	// The writable layer lives on the pod's scratch disk, sized by its
+	// ephemeral storage (256 MiB here): writing past it fails in the pod.
+	res, err = v.rt.Exec(ctx, uid, sleeper.ID, []string{"dd", "if=/dev/zero", "of=/fill", "bs=1M", "count=300"}, time.Minute)
+	if err != nil || res.ExitCode == 0 || !strings.Contains(string(res.Output), "No space left on device") {
+		t.Errorf("writing 300 MiB into a pod with 256 MiB of ephemeral storage: code %d %v\n%s", res.ExitCode, err, res.Output)
 	}
 	if out, err := exec.Command("busybox", "ping", "-c", "1", "-W", "5", "10.231.0.5").CombinedOutput(); err != nil {
 		t.Errorf("the host cannot reach the pod's IP: %v\n%s", err, out)
