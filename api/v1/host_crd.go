@@ -22,6 +22,7 @@ func HostCRD() *apiextensionsv1.CustomResourceDefinition {
 		{Name: "Memory", Type: "string", JSONPath: ".spec.allocatable.memory"},
 		{Name: "Pod-CIDRs", Type: "string", JSONPath: ".spec.podCIDRs"},
 		{Name: "Tiers", Type: "string", JSONPath: ".spec.tiers", Priority: 1},
+		{Name: "Runtimes", Type: "string", JSONPath: ".status.tiers[*].containerRuntimeVersion", Priority: 1},
 		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
 	})
 }
@@ -66,7 +67,16 @@ func hostSchema() *apiextensionsv1.JSONSchemaProps {
 			"status": {
 				Type: "object",
 				Properties: map[string]apiextensionsv1.JSONSchemaProps{
-					"nodeInfo":   {Type: "object", XPreserveUnknownFields: &preserved},
+					"nodeInfo": {Type: "object", XPreserveUnknownFields: &preserved},
+					"tiers": {Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{
+						Type:     "object",
+						Required: []string{"name", "containerRuntimeVersion"},
+						Properties: map[string]apiextensionsv1.JSONSchemaProps{
+							"name":                    {Type: "string", MinLength: int64Ptr(1)},
+							"containerRuntimeVersion": {Type: "string"},
+							"vmAccel":                 {Type: "string", Enum: []apiextensionsv1.JSON{{Raw: []byte(`"kvm"`)}, {Raw: []byte(`"tcg"`)}}},
+						},
+					}}},
 					"conditions": {Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserved}}},
 				},
 			},

@@ -52,9 +52,39 @@ type HostStatus struct {
 	// +optional
 	NodeInfo corev1.NodeSystemInfo `json:"nodeInfo,omitempty"`
 
+	// Tiers says how each tier of spec.tiers runs on this host: the
+	// container runtime its pod-nodes report and, for microVMs, the
+	// accelerator the agent's probe chose.
+	// +optional
+	Tiers []HostTierStatus `json:"tiers,omitempty"`
+
 	// Conditions has HostReady: True while the heartbeat Lease is fresh.
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// HostTierStatus is how one of a host's tiers runs there.
+type HostTierStatus struct {
+	// Name is the tier as spec.tiers names it, such as "microvm/qemu".
+	Name string `json:"name"`
+	// ContainerRuntimeVersion is what the tier's pod-nodes report, such as
+	// "qemu://7.2.22+tcg".
+	ContainerRuntimeVersion string `json:"containerRuntimeVersion"`
+	// VMAccel is how the tier's VMs run, "kvm" or "tcg"; empty for tiers
+	// that are not VMs. The tier's pod-nodes carry it as LabelVMAccel.
+	// +optional
+	VMAccel string `json:"vmAccel,omitempty"`
+}
+
+// VMAccelOf is the accelerator of the host's tier of kind, or "" when it
+// has none (not a VM tier, or not offered).
+func (h *Host) VMAccelOf(kind string) string {
+	for _, t := range h.Status.Tiers {
+		if TierKind(t.Name) == kind {
+			return t.VMAccel
+		}
+	}
+	return ""
 }
 
 // HostReady is the condition type that says whether a host takes pods.

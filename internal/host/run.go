@@ -115,8 +115,10 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 	if err != nil {
 		return hostregistration.Config{}, err
 	}
+	var vmAccel string
 	if runner.vm != nil {
 		infos[v1.TierMicroVM] = runner.vm.nodeInfo(infos[v1.TierMicroVM])
+		vmAccel = string(runner.vm.accel)
 	}
 	go runner.pods.Run(ctx)
 	go collectImages(ctx, c, runner.images, runner.pods, runner.vm)
@@ -127,12 +129,13 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 	go keepHostServices(ctx, cs, runner.network)
 	go runLogRouter(ctx, c, cs, dyn, info)
 	return hostregistration.Config{
-		Client:    cs,
-		Sandboxes: runner.pods,
-		Hosts:     hostclient.New(dyn),
-		Name:      c.Name,
-		NodeInfo:  infos[v1.TierKind(c.Tiers[0])],
-		TierInfo:  infos,
+		Client:     cs,
+		Sandboxes:  runner.pods,
+		Hosts:      hostclient.New(dyn),
+		Name:       c.Name,
+		NodeInfo:   infos[v1.TierKind(c.Tiers[0])],
+		TierInfo:   infos,
+		TierStatus: tierStatus(c.Tiers, infos, vmAccel),
 		Spec: v1.HostSpec{
 			Zone:        zone,
 			Allocatable: allocatable,
@@ -171,4 +174,18 @@ func waitRegistered(ctx context.Context, hc hostregistration.Config, errs <-chan
 		_, err := hc.Hosts.Get(ctx, hc.Name)
 		return err == nil, nil
 	})
+}
+
+// tierStatus is how each of tiers runs: the runtime its pod-nodes report
+// and, for the microvm tier, vmAccel.
+func tierStatus(tiers []string, infos map[string]corev1.NodeSystemInfo, vmAccel string) []v1.HostTierStatus {
+	out := make([]v1.HostTierStatus, 0, len(tiers))
+	for _, t := range tiers {
+		st := v1.HostTierStatus{Name: t, ContainerRuntimeVersion: infos[v1.TierKind(t)].ContainerRuntimeVersion}
+		if v1.TierKind(t) == v1.TierMicroVM {
+			st.VMAccel = vmAccel
+		}
+		out = append(out, st)
+	}
+	return out
 }

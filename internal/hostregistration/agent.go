@@ -38,6 +38,9 @@ type Config struct {
 	// TierInfo is what pod-nodes of each tier kind (their
 	// fargo.dev/sandbox-tier label) report instead, when it differs.
 	TierInfo map[string]corev1.NodeSystemInfo
+	// TierStatus is how each of Spec.Tiers runs here, for the Host's
+	// status.
+	TierStatus []v1.HostTierStatus
 	// Sandboxes runs the pods; nil leaves them ContainerCreating.
 	Sandboxes Sandboxes
 	// RenewInterval is how often the host Lease and the node Leases are

@@ -33,6 +33,12 @@ var testNodeInfo = corev1.NodeSystemInfo{
 	OperatingSystem: "linux", Architecture: "amd64", KernelVersion: "6.1.0", OSImage: "Debian GNU/Linux 12 (bookworm)",
 }
 
+// testTierStatus is how the test host's tiers run.
+var testTierStatus = []v1.HostTierStatus{
+	{Name: TierQEMU, ContainerRuntimeVersion: "qemu://7.2.22+tcg", VMAccel: "tcg"},
+	{Name: "oci/runc", ContainerRuntimeVersion: "runc://1.1.5"},
+}
+
 var testSpec = v1.HostSpec{
 	Zone:        "us-east-1a",
 	Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("12Gi")},
@@ -86,7 +92,7 @@ func testConfig(t *testing.T, clk *clock, objs ...runtime.Object) (Config, *fake
 	cs := fake.NewClientset(objs...)
 	_, hosts := newHosts(t)
 	cfg, err := Config{Client: cs, Hosts: hosts, Name: testHost, Spec: testSpec, NodeInfo: testNodeInfo,
-		Now: clk.Now, Log: testr.New(t)}.withDefaults()
+		TierStatus: testTierStatus, Now: clk.Now, Log: testr.New(t)}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,10 +49,11 @@ func registerOnce(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if equality.Semantic.DeepEqual(h.Status.NodeInfo, cfg.NodeInfo) {
+	if equality.Semantic.DeepEqual(h.Status.NodeInfo, cfg.NodeInfo) && equality.Semantic.DeepEqual(h.Status.Tiers, cfg.TierStatus) {
 		return nil
 	}
 	h.Status.NodeInfo = cfg.NodeInfo
+	h.Status.Tiers = cfg.TierStatus
 	_, err = cfg.Hosts.UpdateStatus(ctx, h)
 	return err
 }

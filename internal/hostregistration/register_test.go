@@ -3,6 +3,7 @@ package hostregistration
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,10 +27,12 @@ func TestRegister(t *testing.T) {
 	oldSpec := *testSpec.DeepCopy()
 	oldSpec.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("6Gi")}
 	oldSpec.Tiers = []string{TierQEMU}
-	host := func(spec v1.HostSpec, info corev1.NodeSystemInfo) *v1.Host {
+	host := func(spec v1.HostSpec, info corev1.NodeSystemInfo, tiers ...v1.HostTierStatus) *v1.Host {
 		return &v1.Host{ObjectMeta: metav1.ObjectMeta{Name: testHost}, Spec: spec,
-			Status: v1.HostStatus{NodeInfo: info, Conditions: []metav1.Condition{serverCondition}}}
+			Status: v1.HostStatus{NodeInfo: info, Tiers: tiers, Conditions: []metav1.Condition{serverCondition}}}
 	}
+	kvm := slices.Clone(testTierStatus)
+	kvm[0].VMAccel, kvm[0].ContainerRuntimeVersion = "kvm", "qemu://7.2.22+kvm"
 	tests := []struct {
 		name       string
 		existing   []*v1.Host
@@ -41,7 +44,9 @@ func TestRegister(t *testing.T) {
 			wantWrites: []string{"update/", "update/status"}, wantConds: 1},
 		{name: "writes nodeInfo that changed", existing: []*v1.Host{host(testSpec, corev1.NodeSystemInfo{KubeletVersion: "v1.35.0-fargo"})},
 			wantWrites: []string{"update/status"}, wantConds: 1},
-		{name: "leaves an up-to-date host alone", existing: []*v1.Host{host(testSpec, testNodeInfo)}, wantConds: 1},
+		{name: "writes how its tiers run when that changed", existing: []*v1.Host{host(testSpec, testNodeInfo, kvm...)},
+			wantWrites: []string{"update/status"}, wantConds: 1},
+		{name: "leaves an up-to-date host alone", existing: []*v1.Host{host(testSpec, testNodeInfo, testTierStatus...)}, wantConds: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +68,9 @@ func TestRegister(t *testing.T) {
 			}
 			if h.Status.NodeInfo != testNodeInfo {
 				t.Errorf("nodeInfo %+v, want %+v", h.Status.NodeInfo, testNodeInfo)
+			}
+			if !reflect.DeepEqual(h.Status.Tiers, testTierStatus) {
+				t.Errorf("tiers %+v, want %+v", h.Status.Tiers, testTierStatus)
 			}
 			if len(h.Status.Conditions) != tt.wantConds {
 				t.Errorf("conditions %v, want %d of the server's", h.Status.Conditions, tt.wantConds)

@@ -96,6 +96,9 @@ type Spec struct {
 	// Tier is the kind of sandbox the pod runs in (api/v1 TierKinds),
 	// shown in the node's fargo.dev/sandbox-tier label.
 	Tier string
+	// VMAccel is how the tier's VMs run on the host (kvm, tcg), shown in
+	// the node's fargo.dev/vm-accel label; empty for other tiers.
+	VMAccel string
 }
 
 // KubeletPort is where a pod-node's kubelet API answers, at the node's
@@ -115,6 +118,9 @@ func New(s Spec) *corev1.Node {
 	labels := Labels(hostname, s.Region, s.Zone, s.Host)
 	if s.Tier != "" {
 		labels[v1.LabelSandboxTier] = s.Tier
+	}
+	if s.VMAccel != "" {
+		labels[v1.LabelVMAccel] = s.VMAccel
 	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{

@@ -18,7 +18,7 @@ import (
 func (s *Scheduler) launch(ctx context.Context, key string, pod *corev1.Pod, rec nodeRecord, host *v1.Host) {
 	node := podnode.New(podnode.Spec{
 		IP: rec.ip, Region: s.cfg.Region, Zone: host.Spec.Zone, Host: host.Name,
-		Pod: pod, Size: rec.size, NodeInfo: host.Status.NodeInfo, Tier: rec.tier,
+		Pod: pod, Size: rec.size, NodeInfo: host.Status.NodeInfo, Tier: rec.tier, VMAccel: host.VMAccelOf(rec.tier),
 	})
 	_, err := s.cfg.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	switch {

@@ -20,6 +20,10 @@ func tierHosts(now time.Time) ([]*v1.Host, []runtime.Object) {
 	oci := testHost("oci-host", "us-east-1a", "4", "8Gi", "10.0.1.0/24")
 	vm := testHost("vm-host", "us-east-1a", "4", "8Gi", "10.0.2.0/24")
 	vm.Spec.Tiers = []string{"microvm/qemu", "oci/runc"}
+	vm.Status.Tiers = []v1.HostTierStatus{
+		{Name: "microvm/qemu", ContainerRuntimeVersion: "qemu://7.2.22+tcg", VMAccel: "tcg"},
+		{Name: "oci/runc", ContainerRuntimeVersion: "runc://1.1.5"},
+	}
 	gv := testHost("gvisor-host", "us-east-1a", "4", "8Gi", "10.0.3.0/24")
 	gv.Spec.Tiers = []string{"oci/runsc"}
 	return []*v1.Host{oci, vm, gv}, []runtime.Object{hostLease("oci-host", now), hostLease("vm-host", now), hostLease("gvisor-host", now)}
@@ -55,6 +59,10 @@ func TestEachRuleDecidesTheTier(t *testing.T) {
 		node := e.boundNode(pod)
 		if node.Labels["fargo.dev/host"] != want.host || node.Labels[v1.LabelSandboxTier] != want.tier {
 			t.Errorf("%s: on %s with tier label %q; want %s, %s", pod, node.Labels["fargo.dev/host"], node.Labels[v1.LabelSandboxTier], want.host, want.tier)
+		}
+		// A microVM pod-node says how its VM runs; others have no label.
+		if want, got := map[string]string{v1.TierMicroVM: "tcg"}[want.tier], node.Labels[v1.LabelVMAccel]; got != want {
+			t.Errorf("%s: %s label %q, want %q", pod, v1.LabelVMAccel, got, want)
 		}
 		p, _ := e.cs.CoreV1().Pods(testNS).Get(context.Background(), pod, metav1.GetOptions{})
 		if p.Annotations[v1.AnnotationSandboxTier] != want.tier {

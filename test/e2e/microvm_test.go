@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,13 @@ func assertTierChoice(t *testing.T, srv *harness.Server, cs kubernetes.Interface
 			if node.Labels["fargo.dev/sandbox-tier"] != c.tier || !strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, c.runtime) {
 				return fmt.Errorf("node label %q, runtime %q", node.Labels["fargo.dev/sandbox-tier"], node.Status.NodeInfo.ContainerRuntimeVersion)
 			}
+			// A microVM pod-node says how its VM runs, as its runtime
+			// version does (qemu://7.2.22+tcg); other pod-nodes do not.
+			accel := node.Labels["fargo.dev/vm-accel"]
+			if (c.tier == "microvm") != (accel == "kvm" || accel == "tcg") ||
+				(accel != "" && !strings.HasSuffix(node.Status.NodeInfo.ContainerRuntimeVersion, "+"+accel)) {
+				return fmt.Errorf("fargo.dev/vm-accel %q on a %s node with runtime %q", accel, c.tier, node.Status.NodeInfo.ContainerRuntimeVersion)
+			}
 			return nil
 		})
 	}
@@ -204,6 +212,11 @@ func assertTierChoice(t *testing.T, srv *harness.Server, cs kubernetes.Interface
 		}
 		return fmt.Errorf("events: %v", evs.Items)
 	})
+	// The host shows how each of its tiers runs.
+	out, err := srv.Kubectl(t, "get", "hosts", "-o", "wide")
+	if err != nil || !regexp.MustCompile(`qemu://[0-9.]+\+(kvm|tcg),runc://`).MatchString(out) {
+		t.Errorf("kubectl get hosts -o wide does not show the tiers' runtimes and accelerator: %v\n%s", err, out)
+	}
 	for _, rc := range []string{"fargo-oci", "fargo-gvisor", "fargo-microvm"} {
 		out, err := srv.Kubectl(t, "get", "runtimeclass", rc, "-o", "jsonpath={.overhead.podFixed.memory} {.scheduling.nodeSelector}")
 		if err != nil || !strings.Contains(out, "fargo.dev/sandbox-tier") {
