@@ -12,22 +12,17 @@ import (
 // Output posts batches to an HTTP endpoint.
 type Output struct {
 	name      string
-	client    *http.Client
-	url       string
+	conn      *httpout.Conn
 	format    httpout.JSONFormat
 	date      httpout.DateKey
-	gzip      bool
-	header    http.Header
 	headerTag string
-	auth      httpout.Auth
-	env       logpipe.Env
 }
 
 var _ logpipe.Output = (*Output)(nil)
 
 // New reads the http output's keys.
 func New(p logpipe.Params, env logpipe.Env) (*Output, error) {
-	o := &Output{name: httpout.Name("http", p), env: env}
+	o := &Output{name: httpout.Name("http", p)}
 	if err := o.read(p, env); err != nil {
 		return nil, fmt.Errorf("output %q: %w", o.name, err)
 	}
@@ -35,31 +30,18 @@ func New(p logpipe.Params, env logpipe.Env) (*Output, error) {
 }
 
 func (o *Output) read(p logpipe.Params, env logpipe.Env) error {
-	t, err := httpout.ReadTarget(p, httpout.Endpoint{DefaultHost: "127.0.0.1", DefaultPort: 80, PathKey: "URI", DefaultPath: "/"})
-	if err != nil {
+	var err error
+	if o.conn, err = httpout.ReadConn(p, env, httpout.Endpoint{DefaultHost: "127.0.0.1", DefaultPort: 80, PathKey: "URI", DefaultPath: "/"}, ""); err != nil {
 		return err
 	}
-	o.url = t.URL().String()
 	if o.format, err = httpout.ParseJSONFormat(p.String("Format", "msgpack")); err != nil {
 		return err
 	}
 	if o.date, err = httpout.ReadDateKey(p); err != nil {
 		return err
 	}
-	if o.gzip, err = httpout.ReadGzip(p); err != nil {
-		return err
-	}
-	if o.header, err = httpout.ReadHeaders(p); err != nil {
-		return err
-	}
 	o.headerTag = p.String("header_tag", "")
-	o.auth = httpout.ReadAuth(p, "")
-	tlsCfg, err := httpout.TLSConfig(p)
-	if err != nil {
-		return err
-	}
-	o.client, err = httpout.Client(env, tlsCfg)
-	return err
+	return nil
 }
 
 // Send posts batch. With header_tag, records are sent in runs of one tag,
@@ -86,21 +68,19 @@ func (o *Output) post(ctx context.Context, batch []logpipe.Record, tag string) e
 	if err != nil {
 		return logpipe.Permanent(err)
 	}
-	header := o.header.Clone()
+	var extra http.Header
 	if tag != "" {
-		header.Set(o.headerTag, tag)
+		extra = http.Header{}
+		extra.Set(o.headerTag, tag)
 	}
-	_, err = httpout.Post(ctx, o.client, httpout.Request{
-		URL: o.url, ContentType: "application/json", Body: body, Gzip: o.gzip, Header: header, Auth: o.auth,
-	})
-	if err != nil {
-		return fmt.Errorf("output %q: POST %s: %w", o.name, o.url, err)
+	if _, err := o.conn.Post(ctx, body, extra); err != nil {
+		return fmt.Errorf("output %q: POST %s: %w", o.name, o.conn.URL, err)
 	}
 	return nil
 }
 
 // Close releases the connections of the output's own TLS transport.
 func (o *Output) Close() error {
-	httpout.Release(o.client, o.env)
+	o.conn.Close()
 	return nil
 }

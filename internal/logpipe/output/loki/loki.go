@@ -16,11 +16,7 @@ import (
 type Output struct {
 	name       string
 	env        logpipe.Env
-	client     *http.Client
-	url        string
-	auth       httpout.Auth
-	header     http.Header
-	gzip       bool
+	conn       *httpout.Conn
 	tenant     string
 	tenantKey  logpipe.Accessor
 	labels     []pair
@@ -46,16 +42,9 @@ func New(p logpipe.Params, env logpipe.Env) (*Output, error) {
 }
 
 func (o *Output) readConnection(p logpipe.Params) error {
-	t, err := httpout.ReadTarget(p, httpout.Endpoint{DefaultHost: "127.0.0.1", DefaultPort: 3100, PathKey: "Uri", DefaultPath: "/loki/api/v1/push"})
+	var err error
+	o.conn, err = httpout.ReadConn(p, o.env, httpout.Endpoint{DefaultHost: "127.0.0.1", DefaultPort: 3100, PathKey: "Uri", DefaultPath: "/loki/api/v1/push"}, "bearer_token")
 	if err != nil {
-		return err
-	}
-	o.url = t.URL().String()
-	o.auth = httpout.ReadAuth(p, "bearer_token")
-	if o.header, err = httpout.ReadHeaders(p); err != nil {
-		return err
-	}
-	if o.gzip, err = httpout.ReadGzip(p); err != nil {
 		return err
 	}
 	o.tenant = p.String("tenant_id", "")
@@ -64,12 +53,7 @@ func (o *Output) readConnection(p logpipe.Params) error {
 			return fmt.Errorf("tenant_id_key: %w", err)
 		}
 	}
-	tlsCfg, err := httpout.TLSConfig(p)
-	if err != nil {
-		return err
-	}
-	o.client, err = httpout.Client(o.env, tlsCfg)
-	return err
+	return nil
 }
 
 func (o *Output) readRecordKeys(p logpipe.Params) error {
@@ -201,15 +185,13 @@ func (o *Output) push(ctx context.Context, tenant string, streams []*stream) err
 	if err != nil {
 		return logpipe.Permanent(err)
 	}
-	header := o.header.Clone()
+	var extra http.Header
 	if tenant != "" {
-		header.Set("X-Scope-OrgID", tenant)
+		extra = http.Header{}
+		extra.Set("X-Scope-OrgID", tenant)
 	}
-	_, err = httpout.Post(ctx, o.client, httpout.Request{
-		URL: o.url, ContentType: "application/json", Body: body, Gzip: o.gzip, Header: header, Auth: o.auth,
-	})
-	if err != nil {
-		return fmt.Errorf("output %q: push to %s: %w", o.name, o.url, err)
+	if _, err := o.conn.Post(ctx, body, extra); err != nil {
+		return fmt.Errorf("output %q: push to %s: %w", o.name, o.conn.URL, err)
 	}
 	return nil
 }
@@ -237,6 +219,6 @@ func fieldsOrEmpty(f map[string]any) map[string]any {
 
 // Close releases the connections of the output's own TLS transport.
 func (o *Output) Close() error {
-	httpout.Release(o.client, o.env)
+	o.conn.Close()
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +16,7 @@ import (
 type Output struct {
 	name           string
 	env            logpipe.Env
-	client         *http.Client
-	url            string
-	auth           httpout.Auth
-	header         http.Header
-	gzip           bool
+	conn           *httpout.Conn
 	bodyKeys       []logpipe.Accessor
 	bodyAttributes bool
 	now            func() time.Time
@@ -39,16 +34,9 @@ func New(p logpipe.Params, env logpipe.Env) (*Output, error) {
 }
 
 func (o *Output) read(p logpipe.Params) error {
-	t, err := httpout.ReadTarget(p, httpout.Endpoint{DefaultHost: "127.0.0.1", DefaultPort: 80, PathKey: "Logs_uri", DefaultPath: "/v1/logs"})
+	var err error
+	o.conn, err = httpout.ReadConn(p, o.env, httpout.Endpoint{DefaultHost: "127.0.0.1", DefaultPort: 80, PathKey: "Logs_uri", DefaultPath: "/v1/logs"}, "")
 	if err != nil {
-		return err
-	}
-	o.url = t.URL().String()
-	o.auth = httpout.ReadAuth(p, "")
-	if o.header, err = httpout.ReadHeaders(p); err != nil {
-		return err
-	}
-	if o.gzip, err = httpout.ReadGzip(p); err != nil {
 		return err
 	}
 	for _, k := range p.All("logs_body_key") {
@@ -58,14 +46,7 @@ func (o *Output) read(p logpipe.Params) error {
 		}
 		o.bodyKeys = append(o.bodyKeys, acc)
 	}
-	if o.bodyAttributes, err = p.Bool("logs_body_key_attributes", false); err != nil {
-		return err
-	}
-	tlsCfg, err := httpout.TLSConfig(p)
-	if err != nil {
-		return err
-	}
-	o.client, err = httpout.Client(o.env, tlsCfg)
+	o.bodyAttributes, err = p.Bool("logs_body_key_attributes", false)
 	return err
 }
 
@@ -75,11 +56,9 @@ func (o *Output) Send(ctx context.Context, batch []logpipe.Record) error {
 	if err != nil {
 		return logpipe.Permanent(fmt.Errorf("output %q: %w", o.name, err))
 	}
-	reply, err := httpout.Post(ctx, o.client, httpout.Request{
-		URL: o.url, ContentType: "application/json", Body: body, Gzip: o.gzip, Header: o.header, Auth: o.auth,
-	})
+	reply, err := o.conn.Post(ctx, body, nil)
 	if err != nil {
-		return fmt.Errorf("output %q: POST %s: %w", o.name, o.url, err)
+		return fmt.Errorf("output %q: POST %s: %w", o.name, o.conn.URL, err)
 	}
 	o.logRejected(reply)
 	return nil
@@ -172,6 +151,6 @@ func (o *Output) logRejected(reply []byte) {
 
 // Close releases the connections of the output's own TLS transport.
 func (o *Output) Close() error {
-	httpout.Release(o.client, o.env)
+	o.conn.Close()
 	return nil
 }

@@ -165,8 +165,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.url != "http://127.0.0.1:80/v1/logs" {
-		t.Errorf("url = %s, want Fluent Bit's defaults http://127.0.0.1:80/v1/logs", o.url)
+	if o.conn.URL != "http://127.0.0.1:80/v1/logs" {
+		t.Errorf("url = %s, want Fluent Bit's defaults http://127.0.0.1:80/v1/logs", o.conn.URL)
 	}
 	if _, err := New(logpipe.Params{{Key: "Logs_uri", Value: "v1/logs"}}, logpipe.Env{}); err == nil || !strings.Contains(err.Error(), "Logs_uri") {
 		t.Errorf("Logs_uri without /: New = %v, want an error naming Logs_uri", err)
