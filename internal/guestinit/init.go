@@ -28,6 +28,9 @@ const (
 	containerDir = runDir + "/containers"
 	cgroupRoot   = "/sys/fs/cgroup"
 	podCgroup    = cgroupRoot + "/fargo"
+	modulesDir   = "/lib/modules"
+	// loopModule is the loop block driver's file among the modules.
+	loopModule = "loop.ko"
 )
 
 // Main runs PID 1; it never returns.
@@ -40,7 +43,7 @@ func Main() {
 	if err := mountBase(); err != nil {
 		fatal("mounts: %v", err)
 	}
-	if err := loadModules("/lib/modules"); err != nil {
+	if err := loadModules(modulesDir); err != nil {
 		logf("modules: %v", err)
 	}
 	go reapLoop()
@@ -134,15 +137,25 @@ func loadModules(dir string) error {
 		if !vsock && strings.Contains(name, "vsock") {
 			continue // the channel is virtio-serial: vsock's modules cost boot time for nothing
 		}
-		f, err := os.Open(dir + "/" + name)
-		if err != nil {
-			return err
+		if name == loopModule {
+			continue // loaded when an image is added (image.go), which few VMs see
 		}
-		err = unix.FinitModule(int(f.Fd()), "", 0)
-		f.Close()
-		if err != nil && err != unix.EEXIST {
+		if err := loadModule(dir + "/" + name); err != nil {
 			logf("load %s: %v", name, err)
 		}
+	}
+	return nil
+}
+
+// loadModule loads the kernel module in file; one already loaded is fine.
+func loadModule(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && err != unix.EEXIST {
+		return err
 	}
 	return nil
 }

@@ -67,6 +67,9 @@ func (s *server) handle(ctx context.Context, st *vmproto.Stream) {
 	case vmproto.OpPortForward:
 		s.portForward(ctx, st, req)
 		return
+	case vmproto.OpImage:
+		s.addImage(ctx, st, req)
+		return
 	}
 	result, err := s.unary(ctx, req)
 	_ = st.Respond(result, err)

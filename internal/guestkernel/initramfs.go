@@ -18,7 +18,9 @@ func InitramfsPath(cacheDir string, k Kernel, initBinary string) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("guestkernel: read fargo-init: %w", err)
 	}
-	sum := sha256.Sum256(append(bin, k.Version...))
+	// The modules it carries are part of its identity too.
+	order, _ := os.ReadFile(filepath.Join(k.ModulesDir, "order"))
+	sum := sha256.Sum256(append(append(bin, k.Version...), order...))
 	path := filepath.Join(cacheDir, "initramfs-"+hex.EncodeToString(sum[:8])+".cpio")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil

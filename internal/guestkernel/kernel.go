@@ -7,6 +7,7 @@
 package guestkernel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,8 +56,14 @@ func Ensure(ctx context.Context, cacheDir string) (Kernel, error) {
 	if err := extract(tmp, version); err != nil {
 		return Kernel{}, err
 	}
-	// The version directory appears whole or not at all.
+	// The version directory appears whole or not at all; one made for
+	// another module list makes way (a running VM keeps what it booted).
 	dst := filepath.Join(cacheDir, version)
+	if _, err := os.Stat(dst); err == nil && !upToDate(filepath.Join(dst, "modules")) {
+		if err := os.RemoveAll(dst); err != nil {
+			return Kernel{}, fmt.Errorf("guestkernel: %w", err)
+		}
+	}
 	if err := os.Rename(filepath.Join(tmp, "out"), dst); err != nil && !errors.Is(err, os.ErrExist) && !isNotEmpty(err) {
 		return Kernel{}, fmt.Errorf("guestkernel: %w", err)
 	}
@@ -80,7 +87,16 @@ func cached(cacheDir string) (Kernel, error) {
 	if _, err := os.Stat(filepath.Join(k.ModulesDir, "order")); err != nil {
 		return Kernel{}, err
 	}
+	if !upToDate(k.ModulesDir) {
+		return Kernel{}, fmt.Errorf("guestkernel: %s holds modules for another list than this fargo's", k.ModulesDir)
+	}
 	return k, nil
+}
+
+// upToDate reports whether a cache's modules were copied for Needed.
+func upToDate(modulesDir string) bool {
+	b, err := os.ReadFile(filepath.Join(modulesDir, neededFile))
+	return err == nil && bytes.Equal(b, neededStamp())
 }
 
 // FromFile is a kernel the user gives (--guest-kernel): an uncompressed

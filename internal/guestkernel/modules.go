@@ -17,7 +17,16 @@ import (
 var Needed = []string{
 	"virtio_mmio", "virtio_blk", "virtio_net", "virtio_console",
 	"vmw_vsock_virtio_transport", "erofs", "overlay",
+	// loop serves an image disk added to a running VM (fargo-init loads
+	// it then, not at boot).
+	"loop",
 }
+
+// neededFile records, beside a cache's modules, the Needed list they were
+// copied for: a cache made for another list is extracted again.
+const neededFile = "needed"
+
+func neededStamp() []byte { return []byte(strings.Join(Needed, " ") + "\n") }
 
 // modName is a module's name as depends= lists it ('-' reads as '_').
 func modName(file string) string {
@@ -65,6 +74,9 @@ func copyModules(tree, dst string) error {
 		if err := visit(name); err != nil {
 			return err
 		}
+	}
+	if err := os.WriteFile(filepath.Join(dst, neededFile), neededStamp(), 0o644); err != nil {
+		return err
 	}
 	return os.WriteFile(filepath.Join(dst, "order"), []byte(strings.Join(order, "\n")+"\n"), 0o644)
 }

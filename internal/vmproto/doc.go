@@ -7,7 +7,8 @@
 // kind. The host opens a stream with a Request frame naming an operation
 // (one message type per file: setup.go, start.go, exec.go, ...); the guest
 // answers on the same stream with a Response, and streaming operations
-// (exec, attach, port-forward) go on with data frames until an Exit frame.
+// (exec, attach, port-forward, image) go on with data frames until an Exit
+// frame.
 // Stream 0 carries the guest's unsolicited events: container output
 // (log.go) and exits (event.go).
 //

@@ -15,6 +15,7 @@ const (
 	OpPortForward = "portforward" // PortForward; Response, data frames, Exit
 	OpStats       = "stats"       // no body; Response with Stats
 	OpFiles       = "files"       // Files; Response only
+	OpImage       = "image"       // Image; Response, disk frames, Exit
 	OpShutdown    = "shutdown"    // Shutdown; Response, then the VM powers off
 )
 

@@ -39,6 +39,9 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
+	if err := r.ensureImage(ctx, p, cfg.Layers); err != nil {
+		return sandbox.ContainerStatus{}, err
+	}
 	start, err := p.startRequest(ctx, cfg)
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
@@ -61,8 +64,7 @@ func (p *pod) startRequest(ctx context.Context, cfg sandbox.ContainerConfig) (vm
 	serial, ok := p.rec.Images[layersKey(cfg.Layers)]
 	p.mu.Unlock()
 	if !ok {
-		return vmproto.Start{}, fmt.Errorf("microvm: container %s's image was not among the pod's images when its VM booted (a microVM's disks are fixed at boot; recreate the pod): %w",
-			cfg.Name, sandbox.ErrUnavailable)
+		return vmproto.Start{}, fmt.Errorf("microvm: container %s's image is not in the VM: %w", cfg.Name, sandbox.ErrNotFound)
 	}
 	mounts, err := p.volumes(ctx, cfg.Mounts)
 	if err != nil {

@@ -28,6 +28,8 @@ type pod struct {
 	logs map[string]*containerLog
 	// synced are the volumes sent to the guest, by volume name.
 	synced map[string]syncedVolume
+	// adding is held while an image is added to the running guest.
+	adding sync.Mutex
 }
 
 func (r *Runtime) newPod(uid string, rec record) *pod {

@@ -2,6 +2,7 @@ package microvm_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -332,4 +333,61 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestImageAddedToRunningVM: a container whose image the VM did not boot
+// with (its spec changed to a new image) gets that image sent to the
+// running guest, which keeps it on the scratch disk; an adopting runtime
+// knows it is there.
+func TestImageAddedToRunningVM(t *testing.T) {
+	v := newTestVM(t)
+	ctx := context.Background()
+	uid := "vmtest-image"
+	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
+		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
+		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+	// The new image: busybox and a layer over it with a marker and 6 MiB
+	// of random bytes, more than the transfer's window.
+	extra := filepath.Join(t.TempDir(), "extra")
+	os.MkdirAll(extra, 0o755)
+	os.WriteFile(filepath.Join(extra, "marker"), []byte("from the added image\n"), 0o644)
+	big := make([]byte, 6<<20)
+	rand.Read(big)
+	os.WriteFile(filepath.Join(extra, "big"), big, 0o644)
+	cfg := v.container("second", "sh", "-c", "cat /marker; ls -l /big")
+	cfg.Layers = []string{v.layer, extra}
+	started := time.Now()
+	st, err := v.rt.StartContainer(ctx, uid, cfg)
+	if err != nil {
+		t.Fatalf("starting a container of an image the VM did not boot with: %v", err)
+	}
+	t.Logf("image added and container started in %v", time.Since(started))
+	if done := waitExit(t, v.rt, uid, st.ID); done.ExitCode != 0 {
+		t.Errorf("exit %+v", done)
+	}
+	log, _ := os.ReadFile(filepath.Join(v.logDir, "second", "0.log"))
+	if !strings.Contains(string(log), "from the added image") || !strings.Contains(string(log), " 6291456 ") {
+		t.Errorf("the container's output:\n%s", log)
+	}
+
+	v.rt.CloseConnections()
+	adopter := v.reopen(t)
+	cfg = v.container("third", "cat", "/marker")
+	cfg.Layers = []string{v.layer, extra}
+	st, err = adopter.StartContainer(ctx, uid, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := waitExit(t, adopter, uid, st.ID); done.ExitCode != 0 {
+		t.Errorf("exit %+v after adoption", done)
+	}
+	if err := adopter.RemovePod(ctx, uid); err != nil {
+		t.Fatal(err)
+	}
+	assertNoVMLeft(t, &testVM{rt: adopter, netns: v.netns})
 }
