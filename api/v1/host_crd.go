@@ -22,7 +22,7 @@ func HostCRD() *apiextensionsv1.CustomResourceDefinition {
 		{Name: "Memory", Type: "string", JSONPath: ".spec.allocatable.memory"},
 		{Name: "Pod-CIDRs", Type: "string", JSONPath: ".spec.podCIDRs"},
 		{Name: "Tiers", Type: "string", JSONPath: ".spec.tiers", Priority: 1},
-		{Name: "Runtimes", Type: "string", JSONPath: ".status.tiers[*].containerRuntimeVersion", Priority: 1},
+		{Name: "VM-Accel", Type: "string", JSONPath: ".status.tiers[?(@.vmAccel)].vmAccel", Priority: 1},
 		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
 	})
 }

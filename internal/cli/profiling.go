@@ -15,6 +15,10 @@ import (
 // the apiserver's view of this process.
 const profilingEnv = "FARGO_PPROF_ADDR"
 
+// profiledVerbs are the verbs that serve profiles when profilingEnv is
+// set: the processes that run for long.
+var profiledVerbs = map[string]bool{"up": true, "server": true, "agent": true}
+
 // serveProfiles starts the profiling listener if profilingEnv asks for
 // one. It listens before returning, so a bad address fails the command.
 func serveProfiles() error {

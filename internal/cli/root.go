@@ -34,8 +34,12 @@ func Run(streams Streams, args []string) error {
 	// (such as --version=raw) on the global flag set, which cobra would
 	// show on every fargo verb; fargo's verbs declare all their flags.
 	pflag.CommandLine = pflag.NewFlagSet("fargo", pflag.ContinueOnError)
-	if err := serveProfiles(); err != nil {
-		return err
+	// Only the long-running roles serve profiles: a short verb run beside
+	// one of them (fargo image import) would find the address taken.
+	if len(args) > 0 && profiledVerbs[args[0]] {
+		if err := serveProfiles(); err != nil {
+			return err
+		}
 	}
 	root := newRoot(streams)
 	root.SetArgs(args)

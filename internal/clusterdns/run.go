@@ -135,6 +135,10 @@ func start(cfg Config) (*caddy.Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster DNS: starting CoreDNS on port %d (pass --dns-port, --dns-health-port or --dns-ready-port with free ports): %w", cfg.Port, err)
 	}
+	// CoreDNS's kubernetes plugin, as it starts, hands the process's klog
+	// to a logger of its own that prints messages without their keys,
+	// into CoreDNS's log: klog goes back to the output fargo gave it.
+	klog.ClearLogger()
 	return instance, nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fargo-dev/fargo/internal/network"
 	"github.com/fargo-dev/fargo/internal/testwait"
+	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
 // leftovers lists what is left on this machine of pod uid, whose node
@@ -62,6 +63,12 @@ func leftovers(ctx context.Context, cs kubernetes.Interface, agentDir string, ui
 			left = append(left, "path "+d)
 		}
 	}
+	links, _ := filepath.Glob("/var/log/containers/*.log")
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil && strings.Contains(target, "_"+id+"/") {
+			left = append(left, "log link "+l)
+		}
+	}
 	return left
 }
 
@@ -79,10 +86,10 @@ func processesOf(id string) []string {
 	return left
 }
 
-// TestNothingLeaks: 50 pods that ran, created and deleted in waves, leave
-// nothing behind: no node, lease, process, mount, cgroup, veth, netns,
-// sandbox or volume directory, nor pod logs; the last wave is deleted at
-// once (grace 0).
+// TestNothingLeaks: 50 pods that ran, created and deleted in waves, and 3
+// that finished before they were deleted, leave nothing behind: no node,
+// lease, process, mount, cgroup, veth, netns, sandbox or volume directory,
+// nor pod logs; the last wave is deleted at once (grace 0).
 func TestNothingLeaks(t *testing.T) {
 	srv := startRunning(t)
 	cs := srv.Client(t)
@@ -94,10 +101,6 @@ kind: ConfigMap
 metadata: {name: cfg, namespace: study-aews}
 data: {k: v}
 `)
-	type gone struct {
-		uid  types.UID
-		node string
-	}
 	var all []gone
 	for wave := range 5 {
 		var manifests []string
@@ -140,7 +143,8 @@ data: {k: v}
 			}
 		}
 	}
-	testwait.Eventually(t, time.Minute, "nothing left of 50 pods", func(ctx context.Context) error {
+	all = append(all, finishedPodsGo(t, srv, cs)...)
+	testwait.Eventually(t, time.Minute, "nothing left of 53 pods", func(ctx context.Context) error {
 		var left []string
 		for _, g := range all {
 			left = append(left, leftovers(ctx, cs, agentDir, g.uid, g.node)...)
@@ -151,6 +155,41 @@ data: {k: v}
 		return nil
 	})
 	_ = ctx
+}
+
+// gone is a deleted pod the leak test looks for.
+type gone struct {
+	uid  types.UID
+	node string
+}
+
+// finishedPodsGo runs three pods to their end, Succeeded, Failed and
+// DeadlineExceeded, as Jobs' pods end, then deletes them: a finished pod's
+// object goes at once, with no worker stopping it.
+func finishedPodsGo(t *testing.T, srv *harness.Server, cs kubernetes.Interface) []gone {
+	pods := map[string]corev1.PodPhase{"done-ok": corev1.PodSucceeded, "done-error": corev1.PodFailed, "done-deadline": corev1.PodFailed}
+	apply(t, srv, strings.Join([]string{
+		podManifest("done-ok", "Never", "echo finished", ""),
+		podManifest("done-error", "Never", "echo failing; exit 3", ""),
+		podManifest("done-deadline", "Never", "echo waiting; sleep 3600", "  activeDeadlineSeconds: 5\n"),
+	}, "---\n"))
+	var out []gone
+	for name, phase := range pods {
+		p := waitPod(t, cs, name, 2*time.Minute, string(phase), func(p *corev1.Pod) error {
+			if p.Status.Phase != phase {
+				return fmt.Errorf("phase %s", p.Status.Phase)
+			}
+			return nil
+		})
+		if logs, _ := filepath.Glob("/var/log/pods/*_" + string(p.UID)); len(logs) == 0 {
+			t.Errorf("%s: no log directory while the pod exists", name)
+		}
+		out = append(out, gone{p.UID, p.Spec.NodeName})
+		if err := cs.CoreV1().Pods("study-aews").Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // TestAgentRestartAdoptsPods: kill -9 of `fargo up` with 5 running pods,

@@ -13,7 +13,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fargo-dev/fargo/internal/testwait"
@@ -111,6 +110,13 @@ func assertVMIsolation(t *testing.T, srv *harness.Server, cs kubernetes.Interfac
 		}
 		if mounts := execIn(t, srv, name, "cat /proc/mounts"); strings.Contains(mounts, srv.DataDir) {
 			t.Errorf("%s sees the host's mounts:\n%s", name, mounts)
+		}
+		// Nor its files: fargo's data dir, or this test's own binary.
+		self, _ := os.Executable()
+		for _, path := range []string{srv.DataDir, self} {
+			if out := execIn(t, srv, name, "test -e "+path+" && echo visible || echo hidden"); strings.TrimSpace(out) != "hidden" {
+				t.Errorf("%s sees the host's %s: %s", name, path, out)
+			}
 		}
 	}
 	if len(boots) != 2 {
@@ -212,10 +218,13 @@ func assertTierChoice(t *testing.T, srv *harness.Server, cs kubernetes.Interface
 		}
 		return fmt.Errorf("events: %v", evs.Items)
 	})
-	// The host shows how each of its tiers runs.
-	out, err := srv.Kubectl(t, "get", "hosts", "-o", "wide")
-	if err != nil || !regexp.MustCompile(`qemu://[0-9.]+\+(kvm|tcg),runc://`).MatchString(out) {
-		t.Errorf("kubectl get hosts -o wide does not show the tiers' runtimes and accelerator: %v\n%s", err, out)
+	// The host shows how each of its tiers runs, and its VMs' accelerator.
+	out, err := srv.Kubectl(t, "get", "hosts", "-o", `jsonpath={range .items[0].status.tiers[*]}{.name}={.containerRuntimeVersion} {end}`)
+	if err != nil || !regexp.MustCompile(`^microvm/qemu=qemu://[0-9.]+\+(kvm|tcg) oci/runc=runc://`).MatchString(out) {
+		t.Errorf("the host's status.tiers: %q %v", out, err)
+	}
+	if out, err := srv.Kubectl(t, "get", "hosts", "-o", "wide"); err != nil || !regexp.MustCompile(`VM-ACCEL[\s\S]*\s(kvm|tcg)\s`).MatchString(out) {
+		t.Errorf("kubectl get hosts -o wide does not show the VMs' accelerator: %v\n%s", err, out)
 	}
 	for _, rc := range []string{"fargo-oci", "fargo-gvisor", "fargo-microvm"} {
 		out, err := srv.Kubectl(t, "get", "runtimeclass", rc, "-o", "jsonpath={.overhead.podFixed.memory} {.scheduling.nodeSelector}")
@@ -230,10 +239,6 @@ func assertVMsLeaveNothing(t *testing.T, srv *harness.Server, cs kubernetes.Inte
 	list, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	type gone struct {
-		uid  types.UID
-		node string
 	}
 	var all []gone
 	for _, p := range list.Items {
