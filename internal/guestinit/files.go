@@ -25,14 +25,8 @@ func (s *server) files(b vmproto.Files) error {
 			return nil
 		}
 		path = filepath.Join(scratchDir, "volumes", b.Volume)
-		if err := os.MkdirAll(path, 0o777); err != nil {
-			return err
-		}
-		_ = os.Chmod(path, 0o777) // an emptyDir anyone in the pod may write
-		if b.Memory {
-			if err := unix.Mount("tmpfs", path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0777"); err != nil {
-				return err
-			}
+		if err := makeEmptyDir(path, b); err != nil {
+			return fmt.Errorf("emptyDir %s: %w", b.Volume, err)
 		}
 	case vmproto.VolumeFile:
 		if exists {
@@ -55,6 +49,35 @@ func (s *server) files(b vmproto.Files) error {
 	s.volumes[b.Volume] = path
 	s.mu.Unlock()
 	return nil
+}
+
+// makeEmptyDir makes an emptyDir as the host's is: a directory anyone in
+// the pod may write (or a tmpfs of the host's size), with the host's
+// mode and group, so files made in it take the fsGroup.
+func makeEmptyDir(path string, b vmproto.Files) error {
+	mode := b.Mode
+	if mode == 0 {
+		mode = 0o777
+	}
+	if err := os.MkdirAll(path, 0o777); err != nil {
+		return err
+	}
+	if b.Memory {
+		opts := fmt.Sprintf("mode=%o", mode)
+		if b.SizeBytes > 0 {
+			opts += fmt.Sprintf(",size=%d", b.SizeBytes)
+		}
+		if err := unix.Mount("tmpfs", path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+			return err
+		}
+	}
+	if b.GID != 0 {
+		if err := os.Lchown(path, -1, b.GID); err != nil {
+			return err
+		}
+	}
+	// Chmod after chown, which may clear setgid.
+	return unix.Chmod(path, mode)
 }
 
 // applyTree makes dir hold exactly entries, as Kubernetes' atomic writer

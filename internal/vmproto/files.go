@@ -10,6 +10,13 @@ type Files struct {
 	Kind    string      `json:"kind,omitempty"`
 	Memory  bool        `json:"memory,omitempty"`
 	Entries []FileEntry `json:"entries,omitempty"`
+	// For an emptyDir: Mode is its directory's unix mode bits (setgid
+	// with the pod's fsGroup, sticky on a tmpfs; 0 reads as 0777), GID
+	// its group (the fsGroup; 0 leaves root's), and SizeBytes the size of
+	// its tmpfs (0 for the kernel's default).
+	Mode      uint32 `json:"mode,omitempty"`
+	GID       int    `json:"gid,omitempty"`
+	SizeBytes int64  `json:"sizeBytes,omitempty"`
 }
 
 // Kinds of Files volumes.

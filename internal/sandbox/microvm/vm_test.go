@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func busyboxLayer(t *testing.T, dir string) string {
 	if out, err := exec.Command("cp", bb, filepath.Join(layer, "bin/busybox")).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	for _, app := range []string{"sh", "echo", "cat", "sleep", "id", "uname", "ls", "ps", "tail", "wget", "httpd", "hostname", "ip", "dd"} {
+	for _, app := range []string{"sh", "echo", "cat", "sleep", "id", "uname", "ls", "ps", "tail", "wget", "httpd", "hostname", "ip", "dd", "touch", "df"} {
 		os.Symlink("busybox", filepath.Join(layer, "bin", app))
 	}
 	os.WriteFile(filepath.Join(layer, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n"), 0o644)
@@ -390,4 +391,48 @@ func TestImageAddedToRunningVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNoVMLeft(t, &testVM{rt: adopter, netns: v.netns})
+}
+
+// TestEmptyDirAsTheHostMadeIt: a memory emptyDir of a pod with an fsGroup
+// is, in the guest, a tmpfs of the host's size whose new files take the
+// fsGroup, as the host's directory (internal/podvolume) says.
+func TestEmptyDirAsTheHostMadeIt(t *testing.T) {
+	v := newTestVM(t)
+	ctx := context.Background()
+	uid := "vmtest-emptydir"
+	hostDir := filepath.Join(t.TempDir(), "pods", uid, "volumes", "scratch")
+	os.MkdirAll(hostDir, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=10m,mode=1777", "tmpfs", hostDir).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", hostDir).Run() })
+	os.Lchown(hostDir, -1, 123)
+	exec.Command("chmod", "3777", hostDir).Run()
+
+	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
+		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
+		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+	cfg := v.container("fsgroup", "sh", "-c", "touch /scratch/f && ls -ln /scratch/f && df -k /scratch")
+	cfg.User = "1000"
+	cfg.Security.SupplementalGroups = []uint32{123}
+	cfg.Mounts = []sandbox.Mount{{Source: hostDir, Destination: "/scratch"}}
+	st, err := v.rt.StartContainer(ctx, uid, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := waitExit(t, v.rt, uid, st.ID); done.ExitCode != 0 {
+		t.Errorf("exit %+v", done)
+	}
+	log, _ := os.ReadFile(filepath.Join(v.logDir, "fsgroup", "0.log"))
+	if !regexp.MustCompile(` 1000 +123 `).Match(log) {
+		t.Errorf("a new file in the emptyDir is not the fsGroup's (123):\n%s", log)
+	}
+	if !regexp.MustCompile(`tmpfs +10240 `).Match(log) {
+		t.Errorf("the emptyDir is not a 10 MiB tmpfs:\n%s", log)
+	}
 }

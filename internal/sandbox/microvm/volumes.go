@@ -76,7 +76,7 @@ func guestVolume(m sandbox.Mount) (vmproto.Mount, vmproto.Files, error) {
 		gm.SubPath = ""
 	}
 	if _, err := os.Lstat(filepath.Join(root, "..data")); err != nil {
-		return gm, vmproto.Files{Volume: gm.Volume, Kind: vmproto.VolumeEmpty, Memory: isTmpfs(root)}, nil
+		return gm, emptyDir(gm.Volume, root), nil
 	}
 	entries, err := snapshot(root)
 	return gm, vmproto.Files{Volume: gm.Volume, Entries: entries}, err
@@ -100,9 +100,22 @@ func volumeName(path string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func isTmpfs(dir string) bool {
-	var st unix.Statfs_t
-	return unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC
+// emptyDir is the Files request for the host's emptyDir at dir, which
+// internal/podvolume made as a kubelet would: the guest's copy gets its
+// mode (setgid with an fsGroup), group and, on a tmpfs, size.
+func emptyDir(volume, dir string) vmproto.Files {
+	f := vmproto.Files{Volume: volume, Kind: vmproto.VolumeEmpty}
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) == nil {
+		f.Mode = st.Mode & 0o7777
+		f.GID = int(st.Gid)
+	}
+	var fs unix.Statfs_t
+	if unix.Statfs(dir, &fs) == nil && fs.Type == unix.TMPFS_MAGIC {
+		f.Memory = true
+		f.SizeBytes = int64(fs.Blocks) * fs.Bsize
+	}
+	return f
 }
 
 // snapshot reads a projection's tree: directories, files and the atomic
