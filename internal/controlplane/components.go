@@ -46,6 +46,14 @@ func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP, admissi
 		"--service-cluster-ip-range=" + c.ServiceCIDR,
 		"--authorization-mode=Node,RBAC",
 		"--enable-admission-plugins=NodeRestriction",
+		// TaintNodesByCondition gives every new node the not-ready taint
+		// until its kubelet posts Ready. A pod-node is made for the one pod
+		// bound to it at once, and the node lifecycle controller removed
+		// the taint again before the agent posted Ready: two node writes,
+		// each sent to every node watcher, per pod start for nothing. A
+		// real kubelet's node that is not Ready still gets the taint, from
+		// that controller.
+		"--disable-admission-plugins=TaintNodesByCondition",
 		"--admission-control-config-file=" + admissionConfig,
 		"--anonymous-auth=false",
 		"--enable-bootstrap-token-auth=true",
@@ -71,12 +79,16 @@ func apiserverArgs(c *Config, s *certs, ds *datastore, advertise net.IP, admissi
 }
 
 // controllerManagerArgs are the kube-controller-manager flags. Every default
-// controller runs, plus the bootstrap-token signer and cleaner that host
-// joins rely on.
+// controller but the TTL controller runs, plus the bootstrap-token signer
+// and cleaner that host joins rely on.
 func controllerManagerArgs(c *Config, l Layout, s *certs) []string {
 	return []string{
 		"--kubeconfig=" + l.ControllerManagerKubeconfig(),
-		"--controllers=*,bootstrap-signer-controller,token-cleaner-controller",
+		// The TTL controller annotates every node with how long its
+		// kubelet may cache secrets and configMaps: pod-nodes have no
+		// kubelet to read it, and the annotation is a node write per pod
+		// start.
+		"--controllers=*,bootstrap-signer-controller,token-cleaner-controller,-ttl-controller",
 		// Every controller uses the controller manager's own credential
 		// (in system:masters, like the admin's, beside which it is kept)
 		// rather than a service account each: minting ~40 accounts and

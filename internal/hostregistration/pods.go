@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/fargo-dev/fargo/internal/podnode"
 )
@@ -163,7 +164,9 @@ func KeepTransitionTimes(conds, previous []corev1.PodCondition, now metav1.Time)
 func waitingStatuses(containers []corev1.Container, reason string) []corev1.ContainerStatus {
 	statuses := make([]corev1.ContainerStatus, 0, len(containers))
 	for _, c := range containers {
-		statuses = append(statuses, corev1.ContainerStatus{Name: c.Name, Image: c.Image,
+		// Started is set, false, as a kubelet sets it: clients read it
+		// without a nil check (e2e's WaitForPodContainerStarted does).
+		statuses = append(statuses, corev1.ContainerStatus{Name: c.Name, Image: c.Image, Started: ptr.To(false),
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}})
 	}
 	return statuses

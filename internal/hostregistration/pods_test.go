@@ -56,6 +56,9 @@ func TestSyncPodPostsFirstStatus(t *testing.T) {
 				if cst.State.Waiting == nil || cst.State.Waiting.Reason != tt.wantWaiting || cst.Image == "" {
 					t.Errorf("container %s state %+v, want waiting %s", cst.Name, cst.State, tt.wantWaiting)
 				}
+				if cst.Started == nil || *cst.Started {
+					t.Errorf("container %s started %v, want false, as a kubelet says", cst.Name, cst.Started)
+				}
 			}
 		})
 	}

@@ -19,4 +19,8 @@ type Setup struct {
 	// MemoryBytes is the pod's provisioned memory; the guest's containers
 	// are limited to it less what the guest kernel and fargo-init need.
 	MemoryBytes int64 `json:"memoryBytes,omitempty"`
+	// Now is the host's clock as it sent the request (Unix nanoseconds):
+	// the guest's clock starts from the RTC's whole seconds, and a
+	// container's start and finish times must read like the host's.
+	Now int64 `json:"now,omitempty"`
 }

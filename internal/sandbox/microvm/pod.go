@@ -84,6 +84,7 @@ func (r *Runtime) CreatePod(ctx context.Context, cfg sandbox.PodConfig) error {
 	setup := vmproto.Setup{
 		Hostname: cfg.Hostname, Address: tap.Addr.String(), Gateway: tap.Gateway.String(), MTU: tap.MTU,
 		Files: cfg.Files, ScratchSerial: scratchSerial, MemoryBytes: cfg.MemoryBytes,
+		Now: time.Now().UnixNano(),
 	}
 	if err := conn.Call(ctx, vmproto.OpSetup, setup, nil); err != nil {
 		return fmt.Errorf("microvm: set up the guest: %w", err)

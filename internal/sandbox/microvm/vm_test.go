@@ -196,9 +196,15 @@ func TestPodRunsInItsOwnKernel(t *testing.T) {
 		}
 	})
 
+	beforeStart := time.Now()
 	st, err := v.rt.StartContainer(ctx, uid, v.container("hello", "sh", "-c", "echo out; echo err >&2; echo bye > /dev/termination-log; exit 3"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The guest's clock is the host's: times it reports read right.
+	if afterStart := time.Now(); st.StartedAt.Before(beforeStart.Add(-100*time.Millisecond)) || st.StartedAt.After(afterStart.Add(100*time.Millisecond)) {
+		t.Errorf("the guest says the container started at %v; the host asked at %v and heard back at %v",
+			st.StartedAt.Format(time.StampMicro), beforeStart.Format(time.StampMicro), afterStart.Format(time.StampMicro))
 	}
 	t.Logf("first container started %v after create", time.Since(start))
 	done := waitExit(t, v.rt, uid, st.ID)
