@@ -66,13 +66,15 @@ conformance: build
 		-args -full -procs $(CONFORMANCE_PROCS) $(if $(CONFORMANCE_TIER),-tier $(CONFORMANCE_TIER))
 
 # Medians of 5 starts, one idle-memory reading, 3 scheduling bursts, pod
-# starts (100 sequential, a burst of 100), 5 cold pulls, and the kubelet
+# starts (100 sequential, a burst of 100) and where their time and CPU
+# go, 5 cold pulls, and the kubelet
 # API: 50 exec round trips, a 50 MB log, port-forward against direct.
 bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerStart|UpStart' -benchtime 5x -timeout 30m -v
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerIdleRSS|UpIdleRSS' -benchtime 1x -timeout 10m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench '^BenchmarkPodStart$$' -benchtime 1x -timeout 30m
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench PodStartBreakdown -benchtime 1x -timeout 30m -v
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench MicroVMPodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput|ServicePath' -benchtime 1x -timeout 30m
