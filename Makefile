@@ -67,7 +67,8 @@ conformance: build
 
 # Medians of 5 starts, one idle-memory reading, 3 scheduling bursts, pod
 # starts (100 sequential, a burst of 100) and where their time and CPU
-# go, 5 cold pulls, and the kubelet
+# go, the same pods on a stock node (upstream kubelet, containerd) beside
+# fargo's, 5 cold pulls, and the kubelet
 # API: 50 exec round trips, a 50 MB log, port-forward against direct.
 bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ServerStart|UpStart' -benchtime 5x -timeout 30m -v
@@ -75,6 +76,8 @@ bench: build
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench SchedulingBurst -benchtime 3x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench '^BenchmarkPodStart$$' -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench PodStartBreakdown -benchtime 1x -timeout 30m -v
+	./hack/install-stock-node.sh
+	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench StockNodeSideBySide -benchtime 1x -timeout 60m -v
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench MicroVMPodStart -benchtime 1x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench ColdPull -benchtime 5x -timeout 30m
 	FARGO_BIN=$(FARGO) $(GO) test ./bench -run '^$$' -bench 'ExecRoundTrip|LogsThroughput|PortForwardThroughput|ServicePath' -benchtime 1x -timeout 30m

@@ -127,16 +127,17 @@ func startOne(ctx context.Context, b *testing.B, cs kubernetes.Interface, name, 
 	return startPod(ctx, b, cs, idlePod(name, image))
 }
 
-// startPod creates pod and returns how long until a watch sees it Ready.
+// startPod creates pod (in its namespace) and returns how long until a
+// watch sees it Ready.
 func startPod(ctx context.Context, b *testing.B, cs kubernetes.Interface, pod *corev1.Pod) time.Duration {
 	name := pod.Name
-	w, err := cs.CoreV1().Pods("start").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	w, err := cs.CoreV1().Pods(pod.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Stop()
 	began := time.Now()
-	if _, err := cs.CoreV1().Pods("start").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	timeout := time.After(2 * time.Minute)
@@ -158,10 +159,16 @@ func startBurst(ctx context.Context, b *testing.B, cs kubernetes.Interface) time
 	return burstOf(ctx, b, cs, podStartPods, func(name string) *corev1.Pod { return idlePod(name, "busybox") })
 }
 
-// burstOf creates n pods made by pod from 16 goroutines and returns the
-// time from the first create until a watch has seen all of them Ready.
+// burstOf creates n pods made by pod in namespace start from 16
+// goroutines and returns the time from the first create until a watch has
+// seen all of them Ready.
 func burstOf(ctx context.Context, b *testing.B, cs kubernetes.Interface, n int, pod func(name string) *corev1.Pod) time.Duration {
-	w, err := cs.CoreV1().Pods("start").Watch(ctx, metav1.ListOptions{})
+	return burstIn(ctx, b, cs, "start", n, pod)
+}
+
+// burstIn is burstOf in namespace ns, where pod must put its pods.
+func burstIn(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string, n int, pod func(name string) *corev1.Pod) time.Duration {
+	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,7 +179,7 @@ func burstOf(ctx context.Context, b *testing.B, cs kubernetes.Interface, n int, 
 	for range 16 {
 		wg.Go(func() {
 			for name := range names {
-				if _, err := cs.CoreV1().Pods("start").Create(ctx, pod(name), metav1.CreateOptions{}); err != nil {
+				if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod(name), metav1.CreateOptions{}); err != nil {
 					b.Error(err)
 				}
 			}
@@ -210,15 +217,20 @@ func ready(p *corev1.Pod) bool {
 	return false
 }
 
-// deleteAll deletes the namespace's pods and waits for them to be gone.
+// deleteAll deletes namespace start's pods and waits for them to be gone.
 func deleteAll(ctx context.Context, b *testing.B, cs kubernetes.Interface) {
+	deleteAllIn(ctx, b, cs, "start")
+}
+
+// deleteAllIn deletes namespace ns's pods and waits for them to be gone.
+func deleteAllIn(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string) {
 	b.StopTimer()
 	defer b.StartTimer()
-	if err := cs.CoreV1().Pods("start").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](1)}, metav1.ListOptions{}); err != nil {
+	if err := cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](1)}, metav1.ListOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	testwait.Eventually(b, 5*time.Minute, "pods gone", func(ctx context.Context) error {
-		pods, err := cs.CoreV1().Pods("start").List(ctx, metav1.ListOptions{})
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil || len(pods.Items) > 0 {
 			return fmt.Errorf("%d pods left (%v)", len(pods.Items), err)
 		}
