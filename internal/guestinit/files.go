@@ -96,9 +96,15 @@ func applyTree(dir string, entries []vmproto.FileEntry) error {
 		p := filepath.Join(dir, e.Path)
 		switch {
 		case e.Dir:
-			if err := os.MkdirAll(p, os.FileMode(e.Mode)); err != nil {
+			if err := os.MkdirAll(p, 0o755); err != nil {
 				return err
 			}
+			_ = os.Lchown(p, e.UID, e.GID)
+			// Chmod after chown, which may clear setgid.
+			if err := unix.Chmod(p, e.Mode); err != nil {
+				return err
+			}
+			continue
 		case e.Link == "":
 			if err := writeIfChanged(p, e); err != nil {
 				return err

@@ -27,7 +27,8 @@ const (
 )
 
 // FileEntry is one file, directory or symlink, Path relative to the
-// volume.
+// volume. A directory's Mode has all twelve unix mode bits (setgid with
+// an fsGroup), a file's its permissions.
 type FileEntry struct {
 	Path string `json:"path"`
 	Mode uint32 `json:"mode"`

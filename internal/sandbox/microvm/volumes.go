@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -132,8 +133,12 @@ func snapshot(root string) ([]vmproto.FileEntry, error) {
 			return err
 		}
 		e := vmproto.FileEntry{Path: rel, Mode: uint32(info.Mode().Perm())}
-		if st, ok := info.Sys().(*unix.Stat_t); ok {
+		// os's FileInfo carries a syscall.Stat_t (not x/sys's).
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
 			e.UID, e.GID = int(st.Uid), int(st.Gid)
+			if d.IsDir() {
+				e.Mode = st.Mode & 0o7777 // setgid with an fsGroup
+			}
 		}
 		switch {
 		case d.IsDir():
