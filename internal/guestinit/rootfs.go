@@ -1,6 +1,7 @@
 package guestinit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ func (s *server) mountInside(b vmproto.Start, root, upper string) error {
 				return err
 			}
 			src = filepath.Join(v, m.SubPath)
+			if err := makeSubPath(v, src); err != nil {
+				return fmt.Errorf("subPath %s: %w", m.SubPath, err)
+			}
 		}
 		if err := bindAt(root, src, m.Destination, m.ReadOnly); err != nil {
 			return err
@@ -174,4 +178,22 @@ func unmountUnder(dir string) {
 	for i := len(points) - 1; i >= 0; i-- {
 		_ = unix.Unmount(points[i], unix.MNT_DETACH)
 	}
+}
+
+// makeSubPath creates a missing subPath of volume dir as a directory with
+// the volume's mode, setgid and sticky bits included, as a kubelet does,
+// so a container uses it as it could the volume (in a setgid volume it
+// takes the fsGroup too).
+func makeSubPath(dir, src string) error {
+	if _, err := os.Lstat(src); !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	return unix.Chmod(src, st.Mode&0o7777)
 }

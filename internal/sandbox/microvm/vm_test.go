@@ -423,10 +423,13 @@ func TestEmptyDirAsTheHostMadeIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
-	cfg := v.container("fsgroup", "sh", "-c", "touch /scratch/f && ls -ln /scratch/f && df -k /scratch")
+	// A subPath the guest's emptyDir does not have yet is made with the
+	// volume's mode, as a kubelet makes it: files there take the group too.
+	os.MkdirAll(filepath.Join(hostDir, "sub"), 0o755)
+	cfg := v.container("fsgroup", "sh", "-c", "touch /scratch/f /sub/g && ls -ln /scratch/f /sub/g && df -k /scratch")
 	cfg.User = "1000"
 	cfg.Security.SupplementalGroups = []uint32{123}
-	cfg.Mounts = []sandbox.Mount{{Source: hostDir, Destination: "/scratch"}}
+	cfg.Mounts = []sandbox.Mount{{Source: hostDir, Destination: "/scratch"}, {Source: filepath.Join(hostDir, "sub"), Destination: "/sub"}}
 	st, err := v.rt.StartContainer(ctx, uid, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -435,8 +438,8 @@ func TestEmptyDirAsTheHostMadeIt(t *testing.T) {
 		t.Errorf("exit %+v", done)
 	}
 	log, _ := os.ReadFile(filepath.Join(v.logDir, "fsgroup", "0.log"))
-	if !regexp.MustCompile(` 1000 +123 `).Match(log) {
-		t.Errorf("a new file in the emptyDir is not the fsGroup's (123):\n%s", log)
+	if len(regexp.MustCompile(` 1000 +123 `).FindAll(log, -1)) != 2 {
+		t.Errorf("new files in the emptyDir and its subPath are not both the fsGroup's (123):\n%s", log)
 	}
 	if !regexp.MustCompile(`tmpfs +10240 `).Match(log) {
 		t.Errorf("the emptyDir is not a 10 MiB tmpfs:\n%s", log)
