@@ -115,11 +115,12 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 		return 0, err
 	}
 	volumes := &podvolume.Manager{Root: filepath.Join(dataDir, "pods")}
+	logs := podrunner.PodLogs{Dir: rec.LogDir, Index: podLogIndex(dataDir)}
 	errs := make([]error, len(uids))
 	var wg sync.WaitGroup
 	for i, uid := range uids {
 		wg.Go(func() {
-			errs[i] = errors.Join(removePod(ctx, rt, volumes, uid, o.Grace), podrunner.RemovePodLogs(rec.LogDir, uid))
+			errs[i] = errors.Join(removePod(ctx, rt, volumes, uid, o.Grace), logs.Remove(uid))
 		})
 	}
 	wg.Wait()
@@ -128,7 +129,7 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 	}
 	vms, err := microvm.Sweep(filepath.Join(dataDir, "microvm"))
 	for _, uid := range vms {
-		err = errors.Join(err, podrunner.RemovePodLogs(rec.LogDir, uid))
+		err = errors.Join(err, logs.Remove(uid))
 	}
 	if err != nil {
 		return 0, err
@@ -137,7 +138,14 @@ func removePods(ctx context.Context, dataDir string, rec hostRecord, o CleanupOp
 	// that failed, kept for its logs until it is deleted).
 	entries, _ := os.ReadDir(volumes.Root)
 	for _, e := range entries {
-		if err := errors.Join(volumes.Teardown(e.Name()), podrunner.RemovePodLogs(rec.LogDir, e.Name())); err != nil {
+		if err := errors.Join(volumes.Teardown(e.Name()), logs.Remove(e.Name())); err != nil {
+			return 0, err
+		}
+	}
+	// Logs of pods that finished (no sandbox, no volumes) and were not
+	// deleted before the host stopped.
+	for _, uid := range logs.Tracked() {
+		if err := logs.Remove(uid); err != nil {
 			return 0, err
 		}
 	}

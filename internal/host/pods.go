@@ -106,6 +106,7 @@ func newPodRunner(ctx context.Context, c Config, cs kubernetes.Interface, info *
 		Network:       net,
 		Volumes:       &podvolume.Manager{Client: cs, Root: filepath.Join(c.DataDir, "pods")},
 		LogDir:        c.LogDir,
+		LogIndex:      podLogIndex(c.DataDir),
 		Region:        info.Data[v1.ClusterInfoRegionKey],
 		ClusterDNS:    info.Data[v1.ClusterInfoDNSKey],
 		ClusterDomain: info.Data[v1.ClusterInfoDomainKey],
@@ -142,3 +143,7 @@ func podNetwork(ctx context.Context, c Config) (*network.Network, error) {
 
 // hostTiers are the tiers the host offers, the default first.
 func hostTiers(c Config) []string { return c.Tiers }
+
+// podLogIndex is where the agent of dataDir records the pods whose logs
+// it made (podrunner.PodLogs), for Collect and Cleanup.
+func podLogIndex(dataDir string) string { return filepath.Join(dataDir, "podlogs") }

@@ -68,6 +68,8 @@ type Config struct {
 	// LogDir is where pod logs go: LogDir/pods/NS_POD_UID/NAME/N.log with
 	// links in LogDir/containers; normally /var/log.
 	LogDir string
+	// LogIndex records which pods' logs this host made (see PodLogs).
+	LogIndex string
 	// Region, ClusterDNS and ClusterDomain shape /etc/resolv.conf.
 	Region        string
 	ClusterDNS    string
@@ -189,7 +191,7 @@ func (a *Agent) Stop(ctx context.Context, pod *corev1.Pod) (bool, error) {
 	delete(a.workers, pod.UID)
 	a.mu.Unlock()
 	a.backoff.forget(pod.UID)
-	return true, removeLogs(a.cfg.LogDir, pod)
+	return true, a.logs().Remove(string(pod.UID))
 }
 
 // stopped is called by a worker when its pod is down: the pod's key goes
@@ -225,17 +227,27 @@ func (a *Agent) Collect(ctx context.Context, keep map[types.UID]bool) error {
 		a.log.Info("Removing what is left of a deleted pod", "uid", uid)
 		// The worker that would remove the logs may be gone: they go here,
 		// with the sandbox.
-		errs = append(errs, a.removeSandbox(ctx, uid), RemovePodLogs(a.cfg.LogDir, uid))
+		errs = append(errs, a.removeSandbox(ctx, uid), a.logs().Remove(uid))
+	}
+	// A pod that finished has logs but no sandbox or network left.
+	for _, uid := range a.logs().Tracked() {
+		if !keep[types.UID(uid)] && !seen[uid] {
+			a.log.Info("Removing the logs of a deleted pod", "uid", uid)
+			errs = append(errs, a.logs().Remove(uid))
+		}
 	}
 	return errors.Join(errs...)
 }
+
+// logs are the pods' logs this agent keeps.
+func (a *Agent) logs() PodLogs { return PodLogs{Dir: a.cfg.LogDir, Index: a.cfg.LogIndex} }
 
 // removeLeftovers removes what a previous agent left of pod.
 func (a *Agent) removeLeftovers(ctx context.Context, pod *corev1.Pod) error {
 	if err := a.removeSandbox(ctx, string(pod.UID)); err != nil {
 		return err
 	}
-	return removeLogs(a.cfg.LogDir, pod)
+	return a.logs().Remove(string(pod.UID))
 }
 
 // removeSandbox removes everything of pod uid but its logs.

@@ -1,7 +1,6 @@
 package podrunner
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,32 +105,4 @@ func linkLog(root string, pod *corev1.Pod, name, id, target string) {
 	link := filepath.Join(dir, fmt.Sprintf("%s_%s_%s-%s.log", pod.Name, pod.Namespace, name, id))
 	_ = os.Remove(link)
 	_ = os.Symlink(target, link)
-}
-
-// removeLogs removes the pod's log directory and the links into it.
-func removeLogs(root string, pod *corev1.Pod) error {
-	return RemovePodLogs(root, string(pod.UID))
-}
-
-// RemovePodLogs removes the log directory of the pod with uid under root
-// (root/pods/NS_POD_UID) and the root/containers links into it.
-func RemovePodLogs(root, uid string) error {
-	if root == "" || uid == "" {
-		return nil
-	}
-	dirs, _ := filepath.Glob(filepath.Join(root, "pods", "*_"+uid))
-	if len(dirs) == 0 {
-		return nil
-	}
-	links, _ := filepath.Glob(filepath.Join(root, "containers", "*.log"))
-	var errs []error
-	for _, dir := range dirs {
-		for _, l := range links {
-			if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
-				_ = os.Remove(l)
-			}
-		}
-		errs = append(errs, os.RemoveAll(dir))
-	}
-	return errors.Join(errs...)
 }

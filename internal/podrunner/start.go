@@ -30,6 +30,10 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *cont
 		w.waitWith(pod, c, "CreateContainerConfigError", err)
 		return
 	}
+	// Recorded before the log exists, so that no log goes unrecorded.
+	if err := w.a.logs().Track(string(w.uid)); err != nil {
+		w.log.Error(err, "Recording the pod's logs")
+	}
 	st, err := w.a.cfg.Runtime.StartContainer(ctx, string(w.uid), cfg)
 	if err != nil {
 		if ctx.Err() == nil {

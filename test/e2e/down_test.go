@@ -40,6 +40,19 @@ func TestDownStopsEverything(t *testing.T) {
 		t.Fatalf("found %d pod processes and %d pod cgroups for 5 running pods: the test cannot see them", len(pids), len(cgroups))
 	}
 	bridge := recordedBridge(t, srv)
+	// A pod that finished keeps its logs, but no sandbox or volumes, until
+	// it is deleted; fargo down takes them too.
+	apply(t, srv, podManifest("finished", "Never", "echo done", ""))
+	finished := waitPod(t, cs, "finished", 2*time.Minute, "Succeeded", func(p *corev1.Pod) error {
+		if p.Status.Phase != corev1.PodSucceeded {
+			return fmt.Errorf("phase %s", p.Status.Phase)
+		}
+		return nil
+	})
+	finishedLogs, _ := filepath.Glob("/var/log/pods/*_" + string(finished.UID))
+	if len(finishedLogs) == 0 {
+		t.Fatal("the finished pod has no logs to check")
+	}
 
 	out, err := exec.Command(harness.Binary(t), "down", "--data-dir", srv.DataDir, "--grace", "2s").CombinedOutput()
 	if err != nil {
@@ -68,6 +81,11 @@ func TestDownStopsEverything(t *testing.T) {
 	}
 	if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
 		t.Errorf("bridge %s still exists", bridge)
+	}
+	for _, d := range finishedLogs {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("the finished pod's logs %s are left", d)
+		}
 	}
 	if tables, _ := exec.Command("nft", "list", "tables").CombinedOutput(); strings.Contains(string(tables), "fargo-"+bridge) || strings.Contains(string(tables), "kube-proxy") {
 		t.Errorf("nftables tables left:\n%s", tables)
