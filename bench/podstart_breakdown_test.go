@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fargo-dev/fargo/test/e2e/harness"
 )
 
 // breakdownPods is how many pods the breakdown starts one after another,
@@ -34,7 +35,7 @@ const breakdownPods = 100
 //
 // The tables go to the benchmark's log; the headline numbers are metrics.
 func BenchmarkPodStartBreakdown(b *testing.B) {
-	pprofAddr := freeLocalAddr(b)
+	pprofAddr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(b))
 	b.Setenv("FARGO_PPROF_ADDR", pprofAddr)
 	srv, cs := podStartCluster(b)
 	ctx := context.Background()
@@ -139,16 +140,6 @@ func logStages(b *testing.B, stages [][]time.Duration) {
 	b.Log("\n" + t.String())
 	b.ReportMetric(ms(percentile(total, 50)), "start-p50-ms")
 	b.ReportMetric(ms(percentile(total, 99)), "start-p99-ms")
-}
-
-// freeLocalAddr is a free loopback TCP address.
-func freeLocalAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // sortedKeys are m's keys, largest value first.

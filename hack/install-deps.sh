@@ -19,18 +19,6 @@ fi
 # image and scratch disks);
 # installed only when missing.
 packages=(ca-certificates git make iproute2 nftables procps runc crun runsc busybox-static bash-static tmux qemu-system-x86 erofs-utils e2fsprogs)
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "install-deps: missing Debian packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
-		exit 1
-	fi
-	echo "install-deps: installing ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+./hack/apt-install.sh "${packages[@]}"
 
 go mod download

@@ -14,19 +14,7 @@ bin="${STOCK_NODE_BIN:-/var/cache/fargo/bin}"
 # Debian's packages: installing them starts no daemon here (the benchmark
 # runs its own containerd on a private root and socket).
 packages=(containerd runc containernetworking-plugins gcc libc6-dev)
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "install-stock-node: missing Debian packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
-		exit 1
-	fi
-	echo "install-stock-node: installing ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+./hack/apt-install.sh "${packages[@]}"
 
 # The Kubernetes version is fargo's; test/conformance is a module that
 # already requires all of cmd/kubelet's dependencies at that version.

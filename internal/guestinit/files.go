@@ -13,8 +13,8 @@ import (
 
 // files makes or refreshes a volume.
 func (s *server) files(b vmproto.Files) error {
-	if b.Volume == "" || strings.ContainsAny(b.Volume, "/\x00") || strings.HasPrefix(b.Volume, ".") {
-		return fmt.Errorf("bad volume name %q", b.Volume)
+	if err := plainName("volume", b.Volume); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	path, exists := s.volumes[b.Volume]
@@ -48,6 +48,15 @@ func (s *server) files(b vmproto.Files) error {
 	s.mu.Lock()
 	s.volumes[b.Volume] = path
 	s.mu.Unlock()
+	return nil
+}
+
+// plainName refuses a name the host sent that would not stay one path
+// element under the guest's directories.
+func plainName(what, name string) error {
+	if name == "" || strings.ContainsAny(name, "/\x00") || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("bad %s name %q", what, name)
+	}
 	return nil
 }
 

@@ -21,7 +21,7 @@ func (s *server) addImage(ctx context.Context, st *vmproto.Stream, req vmproto.R
 		_ = st.Respond(nil, err)
 		return
 	}
-	if err := validSerial(b.Serial); err != nil {
+	if err := plainName("image", b.Serial); err != nil {
 		_ = st.Respond(nil, err)
 		return
 	}
@@ -42,13 +42,6 @@ func (s *server) addImage(ctx context.Context, st *vmproto.Stream, req vmproto.R
 		return
 	}
 	_ = st.SendJSON(vmproto.KindExit, vmproto.Exit{})
-}
-
-func validSerial(serial string) error {
-	if serial == "" || serial == "." || serial == ".." || filepath.Base(serial) != serial {
-		return fmt.Errorf("image serial %q is not a plain name", serial)
-	}
-	return nil
 }
 
 func createImageFile(path string) (*os.File, error) {

@@ -39,10 +39,11 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
-	if err := r.ensureImage(ctx, p, cfg.Layers); err != nil {
+	serial, err := r.imageSerial(ctx, p, cfg.Layers)
+	if err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
-	start, err := p.startRequest(ctx, cfg)
+	start, err := p.startRequest(ctx, cfg, serial)
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
@@ -58,14 +59,8 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 	return p.statusOf(st), nil
 }
 
-// startRequest is cfg as the guest takes it.
-func (p *pod) startRequest(ctx context.Context, cfg sandbox.ContainerConfig) (vmproto.Start, error) {
-	p.mu.Lock()
-	serial, ok := p.rec.Images[layersKey(cfg.Layers)]
-	p.mu.Unlock()
-	if !ok {
-		return vmproto.Start{}, fmt.Errorf("microvm: container %s's image is not in the VM: %w", cfg.Name, sandbox.ErrNotFound)
-	}
+// startRequest is cfg as the guest takes it, from the image with serial.
+func (p *pod) startRequest(ctx context.Context, cfg sandbox.ContainerConfig, serial string) (vmproto.Start, error) {
 	mounts, err := p.volumes(ctx, cfg.Mounts)
 	if err != nil {
 		return vmproto.Start{}, err

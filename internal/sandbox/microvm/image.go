@@ -10,33 +10,33 @@ import (
 	"github.com/fargo-dev/fargo/internal/vmproto"
 )
 
-// ensureImage makes sure pod p's guest has the image of layers: one of the
-// disks it booted with, or one added now. A VM's disks are fixed at boot,
-// so an image that comes later (a container whose image was changed) is
-// sent over the channel as the same erofs disk, and the guest serves it
-// from its scratch disk.
-func (r *Runtime) ensureImage(ctx context.Context, p *pod, layers []string) error {
+// imageSerial is the serial under which pod p's guest has the image of
+// layers: one of the disks it booted with, or one added now. A VM's disks
+// are fixed at boot, so an image that comes later (a container whose
+// image was changed) is sent over the channel as the same erofs disk, and
+// the guest serves it from its scratch disk.
+func (r *Runtime) imageSerial(ctx context.Context, p *pod, layers []string) (string, error) {
 	key := layersKey(layers)
 	p.adding.Lock() // one add at a time: a second asker finds it added
 	defer p.adding.Unlock()
 	p.mu.Lock()
-	_, ok := p.rec.Images[key]
+	serial, ok := p.rec.Images[key]
 	p.mu.Unlock()
 	if ok {
-		return nil
+		return serial, nil
 	}
 	disk, err := r.cfg.ImageDisk(ctx, layers)
 	if err != nil {
-		return err
+		return "", err
 	}
-	serial := serialFor(key)
+	serial = serialFor(key)
 	if err := r.sendImage(ctx, p.uid, serial, disk); err != nil {
-		return fmt.Errorf("microvm: adding an image to the running VM: %w", err)
+		return "", fmt.Errorf("microvm: adding an image to the running VM: %w", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rec.Images[key] = serial
-	return writeRecord(p.dir, p.rec)
+	return serial, writeRecord(p.dir, p.rec)
 }
 
 // sendImage streams the disk at path to the guest as image serial

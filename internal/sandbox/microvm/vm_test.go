@@ -147,6 +147,21 @@ func podNetns(t *testing.T) string {
 	return "/var/run/netns/" + name
 }
 
+// createPod boots pod uid's VM with the test image and 1 GiB of ephemeral
+// storage; it is removed when the test ends.
+func (v *testVM) createPod(t *testing.T, uid string) {
+	t.Helper()
+	ctx := context.Background()
+	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
+		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
+		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+}
+
 func (v *testVM) container(name string, args ...string) sandbox.ContainerConfig {
 	return sandbox.ContainerConfig{
 		Name: name, Layers: []string{v.layer}, Args: args, Env: []string{"PATH=/bin"},
@@ -294,14 +309,7 @@ func TestAdoptedVMGoesOn(t *testing.T) {
 	v := newTestVM(t)
 	ctx := context.Background()
 	uid := "vmtest-adopt"
-	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
-		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
-		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+	v.createPod(t, uid)
 	ticker, err := v.rt.StartContainer(ctx, uid, v.container("ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.01; done"))
 	if err != nil {
 		t.Fatal(err)
@@ -350,14 +358,7 @@ func TestImageAddedToRunningVM(t *testing.T) {
 	v := newTestVM(t)
 	ctx := context.Background()
 	uid := "vmtest-image"
-	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
-		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
-		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+	v.createPod(t, uid)
 	// The new image: busybox and a layer over it with a marker and 6 MiB
 	// of random bytes, more than the transfer's window.
 	extra := filepath.Join(t.TempDir(), "extra")
@@ -415,14 +416,7 @@ func TestEmptyDirAsTheHostMadeIt(t *testing.T) {
 	os.Lchown(hostDir, -1, 123)
 	exec.Command("chmod", "3777", hostDir).Run()
 
-	err := v.rt.CreatePod(ctx, sandbox.PodConfig{
-		UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
-		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.rt.RemovePod(ctx, uid) })
+	v.createPod(t, uid)
 	// A subPath the guest's emptyDir does not have yet is made with the
 	// volume's mode, as a kubelet makes it: files there take the group too.
 	os.MkdirAll(filepath.Join(hostDir, "sub"), 0o755)

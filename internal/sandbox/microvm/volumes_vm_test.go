@@ -30,11 +30,7 @@ func TestProjectionKeepsOwnersAndModes(t *testing.T) {
 	os.Lchown(filepath.Join(ts, "data-1"), -1, 1001)
 	os.Symlink("..2026_12_04_01", filepath.Join(hostDir, "..data"))
 	os.Symlink("..data/data-1", filepath.Join(hostDir, "data-1"))
-	if err := v.rt.CreatePod(ctx, sandbox.PodConfig{UID: uid, Namespace: "ns", Name: "p", Hostname: "p", NetnsPath: v.netns,
-		MilliCPU: 250, MemoryBytes: 512 << 20, Images: [][]string{{v.layer}}, EphemeralStorageBytes: 1 << 30}); err != nil {
-		t.Fatal(err)
-	}
-	defer v.rt.RemovePod(ctx, uid)
+	v.createPod(t, uid)
 	cfg := v.container("proj", "sh", "-c", "id; ls -lna /s/ /s/..data/; cat /s/data-1")
 	cfg.User = "1000"
 	cfg.Security.SupplementalGroups = []uint32{1001}
