@@ -31,7 +31,7 @@ const breakdownPods = 100
 //     (with its kube-proxy child), and the rest (OCI runtime, shims and
 //     kernel);
 //   - where `fargo up`'s CPU went in the burst, by component, from a CPU
-//     profile (FARGO_PPROF_ADDR).
+//     profile (FARGO_PPROF_ADDR; FARGO_BENCH_PPROF=FILE keeps it).
 //
 // The tables go to the benchmark's log; the headline numbers are metrics.
 func BenchmarkPodStartBreakdown(b *testing.B) {

@@ -18,6 +18,9 @@ import (
 func startCPUProfile(b *testing.B, addr string, d time.Duration) <-chan map[string]time.Duration {
 	out := make(chan map[string]time.Duration, 1)
 	path := filepath.Join(b.TempDir(), "cpu.pprof")
+	if keep := os.Getenv("FARGO_BENCH_PPROF"); keep != "" {
+		path = keep // to read with go tool pprof
+	}
 	go func() {
 		split, err := fetchProfileSplit(addr, d, path)
 		if err != nil {

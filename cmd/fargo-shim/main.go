@@ -1,12 +1,10 @@
-// Command fargo-shim is fargo's per-container shim and per-pod pause
-// process: a tiny static binary, separate from the large fargo binary, so
+// Command fargo-shim is fargo's per-container shim and a microVM's channel
+// relay: a tiny static binary, separate from the large fargo binary, so
 // that each running container costs a few MiB of memory, not a hundred.
 //
 //	fargo-shim run --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... \
-//	    --log FILE --exit-file FILE [--report-fd 3] \
+//	    [--runtime-unmount PATH]... --log FILE --exit-file FILE [--report-fd 3] \
 //	    [--attach-socket PATH] [--stdin [--stdin-once]] [--tty]
-//	fargo-shim pause [--hostname NAME] [--pod UID] [--ready-fd 1]
-//	fargo-shim wrap [--unmount PATH]... -- COMMAND ARGS...
 //	fargo-shim vm-relay CHANNEL-SOCKET LISTEN-SOCKET
 package main
 
@@ -22,17 +20,13 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: fargo-shim run|pause|wrap [flags]")
+		fmt.Fprintln(os.Stderr, "usage: fargo-shim run|vm-relay [flags]")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "run":
 		err = run(os.Args[2:])
-	case "pause":
-		err = pause(os.Args[2:])
-	case "wrap":
-		err = wrap(os.Args[2:])
 	case "vm-relay":
 		if len(os.Args) != 4 {
 			err = vmrelay.ErrUsage
@@ -40,7 +34,7 @@ func main() {
 			err = vmrelay.Run(os.Args[2], os.Args[3])
 		}
 	default:
-		err = fmt.Errorf("unknown role %q: use run, pause, wrap or vm-relay", os.Args[1])
+		err = fmt.Errorf("unknown role %q: use run or vm-relay", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fargo-shim:", err)
@@ -56,12 +50,13 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func run(args []string) error {
 	var cfg shim.RunConfig
-	var runtimeArgs repeated
+	var runtimeArgs, unmount repeated
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.StringVar(&cfg.ID, "id", "", "container ID")
 	fs.StringVar(&cfg.Bundle, "bundle", "", "OCI bundle directory")
 	fs.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
 	fs.Var(&runtimeArgs, "runtime-arg", "argument before the runtime's subcommand (repeatable)")
+	fs.Var(&unmount, "runtime-unmount", "mount point the runtime must not see: it runs in a private mount namespace without it (repeatable)")
 	fs.StringVar(&cfg.LogPath, "log", "", "CRI log file")
 	fs.StringVar(&cfg.ExitFile, "exit-file", "", "file to write the exit status to")
 	fs.StringVar(&cfg.PidFile, "pid-file", "", "file for the container's pid (default BUNDLE/container.pid)")
@@ -78,34 +73,9 @@ func run(args []string) error {
 			return fmt.Errorf("run: --%s is required", name)
 		}
 	}
-	cfg.RuntimeArgs = runtimeArgs
+	cfg.RuntimeArgs, cfg.RuntimeUnmount = runtimeArgs, unmount
 	if *reportFD >= 0 {
 		cfg.Report = os.NewFile(uintptr(*reportFD), "report")
 	}
 	return shim.Run(cfg)
-}
-
-func pause(args []string) error {
-	fs := flag.NewFlagSet("pause", flag.ContinueOnError)
-	hostname := fs.String("hostname", "", "hostname to set in the new UTS namespace")
-	fs.String("pod", "", "pod UID (only names the process in ps)")
-	readyFD := fs.Int("ready-fd", 1, "fd to write \"ready\" to once set up (-1: none)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	var ready *os.File
-	if *readyFD >= 0 {
-		ready = os.NewFile(uintptr(*readyFD), "ready")
-	}
-	return shim.Pause(*hostname, ready)
-}
-
-func wrap(args []string) error {
-	var unmount repeated
-	fs := flag.NewFlagSet("wrap", flag.ContinueOnError)
-	fs.Var(&unmount, "unmount", "mount point to unmount in a new mount namespace (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	return shim.ExecWithout(unmount, fs.Args())
 }

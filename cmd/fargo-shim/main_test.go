@@ -234,47 +234,6 @@ func TestShimMemory(t *testing.T) {
 	syscall.Kill(run.report.Pid, syscall.SIGKILL)
 }
 
-func TestPause(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: the pause process needs root for its new UTS and IPC namespaces")
-	}
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(shimBin, "pause", "--hostname", "pod-host", "--pod", "uid-1", "--ready-fd", "3")
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	cmd.ExtraFiles = []*os.File{readyW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	readyW.Close()
-	defer cmd.Process.Kill()
-	line, _ := bufio.NewReader(readyR).ReadString('\n')
-	if line != shim.PauseReady {
-		t.Fatalf("pause said %q, want %q", line, shim.PauseReady)
-	}
-	pid := cmd.Process.Pid
-	out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-u", "hostname").Output()
-	if err != nil || strings.TrimSpace(string(out)) != "pod-host" {
-		t.Fatalf("hostname in the pause's UTS namespace = %q (%v), want pod-host", out, err)
-	}
-	for _, ns := range []string{"uts", "ipc"} {
-		own, _ := os.Readlink("/proc/self/ns/" + ns)
-		its, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
-		if own == its {
-			t.Errorf("pause shares the test's %s namespace", ns)
-		}
-	}
-	rss, anon := memKiB(t, pid)
-	t.Logf("pause RSS %d KiB (%d KiB anonymous)", rss, anon)
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("pause after SIGTERM: %v, want exit 0", err)
-	}
-}
-
 // memKiB returns a process's VmRSS and RssAnon.
 func memKiB(t *testing.T, pid int) (rss, anon int) {
 	t.Helper()

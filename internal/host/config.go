@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -84,12 +85,24 @@ const CPUOvercommit = 4
 // Tiers a host can run, preferred first when several are given.
 var Tiers = []string{hostregistration.TierRunc, hostregistration.TierCrun, hostregistration.TierRunsc, hostregistration.TierQEMU}
 
+// DefaultOCITier is the tier a host runs without --tier: oci/crun where
+// crun is installed, else oci/runc. crun, in C, starts a container for
+// about two thirds of runc's CPU and a third of its time (runc is two Go
+// processes per container); on a busy host that is most of a pod's
+// start (bench/RESULTS.md, "Where a pod's start goes").
+func DefaultOCITier(lookPath func(string) (string, error)) string {
+	if _, err := lookPath("crun"); err == nil {
+		return hostregistration.TierCrun
+	}
+	return hostregistration.TierRunc
+}
+
 // Default returns the configuration `fargo agent` uses without flags.
 func Default() Config {
 	return Config{
 		ReserveCPU:    resource.MustParse("0"),
 		ReserveMemory: resource.MustParse("1Gi"),
-		Tiers:         []string{hostregistration.TierRunc},
+		Tiers:         []string{DefaultOCITier(exec.LookPath)},
 		DataDir:       "/var/lib/fargo-agent",
 		Bridge:        "fargo0",
 		LogDir:        "/var/log",

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +50,30 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error %v, want one naming %q", err, c.wantErr)
 			}
 		})
+	}
+}
+
+func TestDefaultOCITierIsCrunWhereInstalled(t *testing.T) {
+	installed := func(names ...string) func(string) (string, error) {
+		return func(name string) (string, error) {
+			if slices.Contains(names, name) {
+				return "/usr/bin/" + name, nil
+			}
+			return "", exec.ErrNotFound
+		}
+	}
+	for _, c := range []struct {
+		installed []string
+		want      string
+	}{
+		{[]string{"runc", "crun"}, "oci/crun"},
+		{[]string{"crun"}, "oci/crun"},
+		{[]string{"runc"}, "oci/runc"},
+		// Nothing installed: runc's tier, whose check then names the package.
+		{nil, "oci/runc"},
+	} {
+		if got := DefaultOCITier(installed(c.installed...)); got != c.want {
+			t.Errorf("with %v installed: default tier %s, want %s", c.installed, got, c.want)
+		}
 	}
 }

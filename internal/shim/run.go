@@ -27,6 +27,9 @@ type RunConfig struct {
 	// come before its subcommand, e.g. --root DIR.
 	Runtime     string
 	RuntimeArgs []string
+	// RuntimeUnmount are mounts the runtime must not see: it runs in a
+	// private mount namespace without them (StartWithout).
+	RuntimeUnmount []string
 	// LogPath is the CRI log file; ExitFile where the exit status goes.
 	LogPath  string
 	ExitFile string
@@ -211,7 +214,7 @@ func startContainer(cfg RunConfig) (started, error) {
 	if files.inR != nil {
 		run.Stdin = files.inR
 	}
-	runErr := run.Run()
+	runErr := RunWithout(run, cfg.RuntimeUnmount)
 	closeFiles(files.outW, files.errW, files.inR)
 	c := started{stdout: files.outR, stderr: files.errR, input: files.inW}
 	if runErr == nil {
@@ -279,7 +282,7 @@ func deleteContainer(cfg RunConfig) {
 	var out bytes.Buffer
 	del := runtimeCommand(cfg, "delete", "--force", cfg.ID)
 	del.Stdout, del.Stderr = &out, &out
-	if err := del.Run(); err != nil {
+	if err := RunWithout(del, cfg.RuntimeUnmount); err != nil {
 		fmt.Fprintf(os.Stderr, "shim: delete after failed start: %v: %s\n", err, out.Bytes())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/fargo-dev/fargo/internal/host"
 	"github.com/fargo-dev/fargo/internal/podnode"
 	"github.com/fargo-dev/fargo/internal/testwait"
 	"github.com/fargo-dev/fargo/test/e2e/harness"
@@ -180,10 +182,11 @@ func readLog(p *corev1.Pod, c string, n int) string {
 // netshoot Deployment runs and is Ready; a Job completes and its TTL
 // removes pod and node; a server pod answers on its IP with a configMap's
 // content; volumes of every kind are readable; a failing command backs
-// off; a readiness probe gates Ready; a memory hog is OOM-killed.
+// off; a readiness probe gates Ready; a memory hog is OOM-killed. It
+// runs on the default tier: crun where it is installed, else runc.
 func TestPodsRun(t *testing.T) {
 	srv := startRunning(t)
-	runPodSuite(t, srv, "runc")
+	runPodSuite(t, srv, strings.TrimPrefix(host.DefaultOCITier(exec.LookPath), "oci/"))
 }
 
 // runPodSuite is every tier's pod suite; runtime is the prefix of the

@@ -100,9 +100,9 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
-	pause, ok := r.readPause(uid)
-	if !ok {
-		return sandbox.ContainerStatus{}, fmt.Errorf("oci: pod %s: its pause process is gone: call CreatePod again", uid)
+	namespaces, err := r.podNamespaces(uid)
+	if err != nil {
+		return sandbox.ContainerStatus{}, err
 	}
 	id := containerID(uid, cfg.Name, cfg.Attempt)
 	if st, err := r.status(uid, id); err == nil && st.State != sandbox.StateCreated {
@@ -112,7 +112,7 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 	if err := r.removeContainer(ctx, uid, id); err != nil {
 		return sandbox.ContainerStatus{}, err
 	}
-	st, err := r.startAttempt(ctx, pod, pause, id, cfg)
+	st, err := r.startAttempt(ctx, pod, namespaces, id, cfg)
 	if err != nil {
 		if rmErr := r.removeContainer(context.WithoutCancel(ctx), uid, id); rmErr != nil {
 			err = errors.Join(err, rmErr)
@@ -123,7 +123,7 @@ func (r *Runtime) StartContainer(ctx context.Context, uid string, cfg sandbox.Co
 }
 
 // startAttempt prepares the attempt's root and bundle and runs its shim.
-func (r *Runtime) startAttempt(ctx context.Context, pod podRecord, pause processRef, id string, cfg sandbox.ContainerConfig) (sandbox.ContainerStatus, error) {
+func (r *Runtime) startAttempt(ctx context.Context, pod podRecord, namespaces map[string]string, id string, cfg sandbox.ContainerConfig) (sandbox.ContainerStatus, error) {
 	dir := r.containerDir(pod.UID, id)
 	bundle := filepath.Join(dir, "bundle")
 	rootfs := filepath.Join(bundle, "rootfs")
@@ -150,7 +150,7 @@ func (r *Runtime) startAttempt(ctx context.Context, pod podRecord, pause process
 		Stdin:              cfg.Stdin, StdinOnce: cfg.StdinOnce, TTY: cfg.TTY,
 		TerminationLog: termLog,
 	}
-	spec := buildSpec(specInput{cfg: cfg, pod: pod, user: user, pausePid: pause.Pid, cgroup: state.Cgroup, ownUTS: r.oci.name == "runsc"})
+	spec := buildSpec(specInput{cfg: cfg, pod: pod, user: user, namespaces: namespaces, cgroup: state.Cgroup, ownUTS: r.oci.name == "runsc"})
 	data, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return sandbox.ContainerStatus{}, err
@@ -185,6 +185,9 @@ func (r *Runtime) runShim(ctx context.Context, state containerState, bundle stri
 	}
 	for _, a := range r.oci.argv[1:] {
 		args = append(args, "--runtime-arg", a)
+	}
+	for _, m := range r.oci.unmount {
+		args = append(args, "--runtime-unmount", m)
 	}
 	shimLog, err := os.OpenFile(filepath.Join(dir, "shim.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {

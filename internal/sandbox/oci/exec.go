@@ -44,7 +44,7 @@ func (r *Runtime) Exec(ctx context.Context, uid, id string, argv []string, timeo
 	cmd := r.oci.execCommand(pidFile, id, argv)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = execPipeGrace
-	if err := cmd.Start(); err != nil {
+	if err := r.oci.start(cmd); err != nil {
 		return sandbox.ExecResult{}, fmt.Errorf("oci: exec in %s: %w", id, err)
 	}
 	done := make(chan error, 1)

@@ -62,10 +62,10 @@ func (r *Runtime) ExecStream(ctx context.Context, uid, id string, argv []string,
 	var gate *startGate
 	if s.TTY {
 		gate = newStartGate(pidFile, s.Stdout)
-		code, err = execOnTerminal(ctx, cmd, kill, gate, s)
+		code, err = r.oci.execOnTerminal(ctx, cmd, kill, gate, s)
 	} else {
 		gate = newStartGate(pidFile, s.Stderr)
-		code, err = execOnPipes(ctx, cmd, kill, gate, s)
+		code, err = r.oci.execOnPipes(ctx, cmd, kill, gate, s)
 	}
 	if err != nil {
 		gate.finish(true)
@@ -170,7 +170,7 @@ func writeTerminalProcess(containerDir, path string, argv []string) error {
 
 // execOnPipes runs cmd with pipes for stdio; the runtime's stderr goes
 // through gate.
-func execOnPipes(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *startGate, s sandbox.Streams) (int, error) {
+func (o ociRuntime) execOnPipes(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *startGate, s sandbox.Streams) (int, error) {
 	if s.Stdout != nil {
 		cmd.Stdout = openingWriter{gate, s.Stdout}
 	}
@@ -184,7 +184,7 @@ func execOnPipes(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *sta
 		defer pr.Close()
 		cmd.Stdin, stdin = pr, pw
 	}
-	if err := cmd.Start(); err != nil {
+	if err := o.start(cmd); err != nil {
 		if stdin != nil {
 			stdin.Close()
 		}
@@ -221,7 +221,7 @@ func copyClose(w *os.File, r io.Reader) {
 
 // execOnTerminal runs cmd on a new terminal, as its controlling terminal
 // so that resizes reach it as SIGWINCH.
-func execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *startGate, s sandbox.Streams) (int, error) {
+func (o ociRuntime) execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *startGate, s sandbox.Streams) (int, error) {
 	master, slave, err := openPTY()
 	if err != nil {
 		return -1, err
@@ -229,7 +229,7 @@ func execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *
 	defer master.Close()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	err = cmd.Start()
+	err = o.start(cmd)
 	slave.Close()
 	if err != nil {
 		return -1, err

@@ -4,23 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// podProcesses are the processes a pod's sandbox consists of: the pause,
-// and for each container its process and its shim.
+// podProcesses are the processes a pod's sandbox consists of: for each
+// container its process and its shim.
 func podProcesses(t testing.TB, r *Runtime, uid string) []processRef {
 	t.Helper()
-	pause, ok := r.readPause(uid)
-	if !ok {
-		t.Fatalf("pod %s has no running pause process", uid)
-	}
-	procs := []processRef{pause}
+	var procs []processRef
 	ids, err := r.containerIDs(uid)
 	must(t, err)
 	for _, id := range ids {
@@ -115,56 +109,4 @@ func TestRemovePodLeavesNothing(t *testing.T) {
 		}
 		t.Logf("20 pods of 2 containers made and removed in %v", time.Since(began))
 	})
-}
-
-// TestStrayPauseRemoved: an agent killed after starting a pod's pause
-// process but before recording it leaves that process; the next CreatePod
-// and RemovePod of the pod find it by its command line and end it.
-func TestStrayPauseRemoved(t *testing.T) {
-	r := testRuntime(t, "runc")
-	for _, tc := range []struct {
-		name   string
-		create bool // CreatePod runs after the crash, then RemovePod
-	}{
-		{"RemovePod of a pod never recorded", false},
-		{"CreatePod again, then RemovePod", true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := podConfig(testNetns(t))
-			stray := startStrayPause(t, cfg.UID)
-			if tc.create {
-				createPod(t, r, cfg)
-				if !stray.waitGone(5 * time.Second) {
-					t.Fatalf("stray pause %d still runs after CreatePod", stray.Pid)
-				}
-				if n := len(pausesOf(cfg.UID)); n != 1 {
-					t.Errorf("%d pause processes after CreatePod, want 1", n)
-				}
-			}
-			must(t, r.RemovePod(context.Background(), cfg.UID))
-			if left := pausesOf(cfg.UID); len(left) > 0 || !stray.waitGone(5*time.Second) {
-				t.Errorf("pause processes left: %v", left)
-			}
-		})
-	}
-}
-
-// startStrayPause starts a pause process for uid as an agent would, and
-// forgets it as a killed agent does.
-func startStrayPause(t *testing.T, uid string) processRef {
-	t.Helper()
-	readyR, readyW, err := os.Pipe()
-	must(t, err)
-	defer readyR.Close()
-	cmd := exec.Command(shimPath, "pause", "--hostname", "stray", "--pod", uid, "--ready-fd", "3")
-	cmd.ExtraFiles = []*os.File{readyW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS, Setsid: true}
-	must(t, cmd.Start())
-	readyW.Close()
-	go cmd.Wait()
-	must(t, waitReady(context.Background(), readyR))
-	ref, err := refOf(cmd.Process.Pid)
-	must(t, err)
-	t.Cleanup(func() { _ = ref.kill(syscall.SIGKILL) })
-	return ref
 }

@@ -7,19 +7,25 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/fargo-dev/fargo/internal/shim"
 )
 
 // ociRuntime is how to invoke the OCI runtime binary: argv before its
-// subcommand, a wrapper included.
+// subcommand, and the mounts it must not see.
 type ociRuntime struct {
 	name string
 	argv []string
+	// unmount are host mounts hidden from the runtime: each of its
+	// processes starts in a private mount namespace without them
+	// (shim.StartWithout).
+	unmount []string
 }
 
 // newOCIRuntime works around each runtime's needs on this host:
 //   - crun mistakes the hybrid layout's cgroup2 mount at
-//     /sys/fs/cgroup/unified for a v2 host, so it runs through
-//     "fargo-shim wrap" in a private mount namespace without that mount;
+//     /sys/fs/cgroup/unified for a v2 host, so it runs in a private
+//     mount namespace without that mount;
 //   - runsc (gVisor) runs with the ptrace platform, which needs no KVM,
 //     and --network=host: its sandbox still joins the pod's network
 //     namespace, but uses the kernel's network stack in it instead of
@@ -32,11 +38,11 @@ func newOCIRuntime(cfg Config, cg *cgroupLayout) (ociRuntime, error) {
 	case "runc":
 		return ociRuntime{name: "runc", argv: base}, nil
 	case "crun":
+		o := ociRuntime{name: "crun", argv: base}
 		if hybrid := hybridUnifiedMount(cg); hybrid != "" {
-			wrap := []string{cfg.ShimPath, "wrap", "--unmount", hybrid, "--"}
-			return ociRuntime{name: "crun", argv: append(wrap, base...)}, nil
+			o.unmount = []string{hybrid}
 		}
-		return ociRuntime{name: "crun", argv: base}, nil
+		return o, nil
 	case "runsc":
 		return ociRuntime{name: "runsc", argv: append(base, "--platform=ptrace", "--network=host")}, nil
 	}
@@ -74,12 +80,17 @@ func (o ociRuntime) execCommand(pidFile, id string, argv []string) *exec.Cmd {
 	return exec.Command(all[0], all[1:]...)
 }
 
+// start starts cmd, a command of the runtime's.
+func (o ociRuntime) start(cmd *exec.Cmd) error {
+	return shim.StartWithout(cmd, o.unmount)
+}
+
 // run runs the runtime with args and returns its error with its output.
 func (o ociRuntime) run(ctx context.Context, args ...string) error {
 	var out bytes.Buffer
 	cmd := o.command(ctx, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	if err := shim.RunWithout(cmd, o.unmount); err != nil {
 		msg := strings.TrimSpace(out.String())
 		if msg == "" {
 			msg = err.Error()

@@ -36,8 +36,8 @@ type podRecord struct {
 const shmSize = "65536k"
 
 // CreatePod makes the pod's directory and files, its sized cgroup, its
-// /dev/shm and its pause process. It adopts what exists: calling it again,
-// also from a restarted agent, leaves a running pod as it is.
+// /dev/shm and its IPC and UTS namespaces. It adopts what exists: calling
+// it again, also from a restarted agent, leaves a running pod as it is.
 func (r *Runtime) CreatePod(ctx context.Context, cfg sandbox.PodConfig) error {
 	if err := validName("pod UID", cfg.UID); err != nil {
 		return err
@@ -72,8 +72,10 @@ func (r *Runtime) CreatePod(ctx context.Context, cfg sandbox.PodConfig) error {
 	if err := mountShm(rec.ShmDir); err != nil {
 		return err
 	}
-	if _, err := r.ensurePause(ctx, rec); err != nil {
-		return err
+	if _, legacy := r.readPause(cfg.UID); !legacy {
+		if err := ensureNamespaces(r.namespaceDir(cfg.UID), rec.Hostname); err != nil {
+			return fmt.Errorf("oci: pod %s: %w", cfg.UID, err)
+		}
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
@@ -124,8 +126,9 @@ func (r *Runtime) readPod(uid string) (podRecord, error) {
 	return rec, json.Unmarshal(data, &rec)
 }
 
-// RemovePod kills the pod's containers and pause process and removes its
-// cgroups, mounts and directory. Removing a removed pod is a no-op.
+// RemovePod kills the pod's containers (and the pause process of a pod an
+// earlier agent made) and removes its cgroups, mounts (its namespaces'
+// too) and directory. Removing a removed pod is a no-op.
 func (r *Runtime) RemovePod(ctx context.Context, uid string) error {
 	if err := validName("pod UID", uid); err != nil {
 		return err

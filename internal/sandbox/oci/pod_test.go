@@ -85,12 +85,12 @@ func TestPodSandbox(t *testing.T) {
 			t.Errorf("container netns inode %s, want the pod's %d", got, netns.Ino)
 		}
 	})
-	t.Run("CreatePod again adopts the pause", func(t *testing.T) {
-		before, _ := r.readPause(pod.UID)
+	t.Run("CreatePod again adopts the namespaces", func(t *testing.T) {
+		before := execOK(t, r, pod.UID, a.ID, "readlink", "/proc/self/ns/uts")
 		createPod(t, r, pod)
-		after, ok := r.readPause(pod.UID)
-		if !ok || after != before {
-			t.Fatalf("pause %+v after CreatePod again, want the same %+v", after, before)
+		c := startContainer(t, r, pod.UID, shellContainer(t, layer, "c", "exec sleep 1000"))
+		if after := execOK(t, r, pod.UID, c.ID, "readlink", "/proc/self/ns/uts"); after != before {
+			t.Fatalf("a container started after CreatePod again is in %s, want the pod's %s", after, before)
 		}
 	})
 }

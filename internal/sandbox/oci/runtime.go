@@ -1,7 +1,7 @@
 // Package oci is a sandbox.Runtime that runs each container with an OCI
-// runtime binary (runc by default; crun and runsc/gVisor selectable). A
-// pod is a cgroup sized to its provisioned CPU and memory, a pause process
-// holding its IPC and UTS namespaces, and a directory with its files;
+// runtime binary (crun, runc or runsc/gVisor). A pod is a cgroup sized to
+// its provisioned CPU and memory, IPC and UTS namespaces pinned by bind
+// mounts (no process holds them), and a directory with its files;
 // each container attempt is an overlay root filesystem, an OCI bundle and
 // a fargo-shim process that owns its output and exit status, so that
 // containers outlive the agent and a restarted agent adopts them.
@@ -9,7 +9,8 @@
 // On disk, under Config.Root:
 //
 //	pods/<uid>/pod.json            the pod's record (written last by CreatePod)
-//	pods/<uid>/pause.json          the pause process (pid and start time)
+//	pods/<uid>/ns/{ipc,uts}        the pod's namespaces (nsfs bind mounts)
+//	pods/<uid>/pause.json          an earlier agent's pause process, if any
 //	pods/<uid>/files/              /etc/hosts, /etc/hostname, /etc/resolv.conf
 //	pods/<uid>/shm/                the pod's /dev/shm (tmpfs), shared by its containers
 //	pods/<uid>/containers/<id>/    state.json, exit.json (by the shim), final.json,

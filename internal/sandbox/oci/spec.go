@@ -4,7 +4,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -44,13 +43,14 @@ const (
 
 // specInput is everything a container's config.json is made from.
 type specInput struct {
-	cfg      sandbox.ContainerConfig
-	pod      podRecord
-	user     specs.User
-	pausePid int
-	cgroup   string // the container's cgroup path
+	cfg  sandbox.ContainerConfig
+	pod  podRecord
+	user specs.User
+	// namespaces are the pod's IPC and UTS namespaces to join, by kind.
+	namespaces map[string]string
+	cgroup     string // the container's cgroup path
 	// ownUTS gives the container its own UTS namespace with the pod's
-	// hostname instead of joining the pause's: runsc cannot join one.
+	// hostname instead of joining the pod's: runsc cannot join one.
 	ownUTS bool
 }
 
@@ -225,16 +225,15 @@ func buildMounts(in specInput) []specs.Mount {
 }
 
 func buildNamespaces(in specInput) []specs.LinuxNamespace {
-	pauseNS := "/proc/" + strconv.Itoa(in.pausePid) + "/ns/"
 	ns := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace},
 		{Type: specs.MountNamespace},
-		{Type: specs.IPCNamespace, Path: pauseNS + "ipc"},
+		{Type: specs.IPCNamespace, Path: in.namespaces["ipc"]},
 	}
 	if in.ownUTS {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace})
 	} else {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace, Path: pauseNS + "uts"})
+		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.namespaces["uts"]})
 	}
 	// Without a prepared namespace the container gets an empty one of its
 	// own, never the host's network.

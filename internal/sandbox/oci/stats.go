@@ -10,8 +10,9 @@ import (
 )
 
 // Stats reads the pod cgroup's CPU and memory use and that of each running
-// container attempt's own cgroup. The sandbox started when its pause
-// process did (pause.json is written once, when it starts).
+// container attempt's own cgroup. The sandbox started when its
+// namespaces were pinned (or, for a pod an earlier agent made, its pause
+// process recorded): each is written once.
 func (r *Runtime) Stats(ctx context.Context, uid string) (sandbox.PodUsage, error) {
 	if err := validName("pod UID", uid); err != nil {
 		return sandbox.PodUsage{}, err
@@ -21,8 +22,11 @@ func (r *Runtime) Stats(ctx context.Context, uid string) (sandbox.PodUsage, erro
 		return sandbox.PodUsage{}, err
 	}
 	var pod sandbox.PodUsage
-	if info, err := os.Stat(r.pauseFile(uid)); err == nil {
-		pod.StartedAt = info.ModTime().UTC()
+	for _, marker := range []string{r.namespaceDir(uid), r.pauseFile(uid)} {
+		if info, err := os.Stat(marker); err == nil {
+			pod.StartedAt = info.ModTime().UTC()
+			break
+		}
 	}
 	// Containers first, the pod after: counters only grow, so the pod's
 	// reading is never below the sum of its containers' readings.

@@ -1,0 +1,122 @@
+package oci
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// A pod's IPC and UTS namespaces, which its containers share, are pinned
+// by bind mounts of their nsfs files at pods/<uid>/ns/{ipc,uts}, as
+// `ip netns` pins a network namespace and CRI-O pins a pod's namespaces
+// when it runs no infra container. No process holds them: a pod costs no
+// pause process (a program's start, its memory, a process per pod to
+// find again after a crash), and nothing can die and take them along.
+// They go when RemovePod unmounts what is under the pod's directory and
+// the last container leaves them.
+
+// podNamespaceKinds are the namespaces pinned per pod, by their names
+// under /proc/PID/ns.
+var podNamespaceKinds = []string{"ipc", "uts"}
+
+func (r *Runtime) namespaceDir(uid string) string {
+	return filepath.Join(r.podDir(uid), "ns")
+}
+
+// podNamespaces returns the paths containers join for the pod's IPC and
+// UTS namespaces: its pinned ones, or, for a pod an earlier agent made,
+// those of its running pause process.
+func (r *Runtime) podNamespaces(uid string) (map[string]string, error) {
+	dir := r.namespaceDir(uid)
+	if pinned(dir) {
+		paths := map[string]string{}
+		for _, kind := range podNamespaceKinds {
+			paths[kind] = filepath.Join(dir, kind)
+		}
+		return paths, nil
+	}
+	if p, ok := r.readPause(uid); ok {
+		return map[string]string{"ipc": procNamespace(p.Pid, "ipc"), "uts": procNamespace(p.Pid, "uts")}, nil
+	}
+	return nil, fmt.Errorf("oci: pod %s: its namespaces are gone: call CreatePod again", uid)
+}
+
+func procNamespace(pid int, kind string) string {
+	return fmt.Sprintf("/proc/%d/ns/%s", pid, kind)
+}
+
+// pinned says whether each of the pod's namespaces is pinned in dir.
+func pinned(dir string) bool {
+	for _, kind := range podNamespaceKinds {
+		var fs unix.Statfs_t
+		if err := unix.Statfs(filepath.Join(dir, kind), &fs); err != nil || fs.Type != unix.NSFS_MAGIC {
+			return false
+		}
+	}
+	return true
+}
+
+// ensureNamespaces pins new IPC and UTS namespaces in dir, the UTS one
+// with hostname, unless both are pinned there.
+func ensureNamespaces(dir, hostname string) error {
+	if pinned(dir) {
+		return nil
+	}
+	// One pinned without the other is a set-up cut short: start again.
+	if err := unpinNamespaces(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("oci: create namespace dir: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// unshare moves the calling thread only. The thread is never
+		// unlocked: it is in the pod's namespaces, so it must run no
+		// other goroutine, and it ends with this one.
+		runtime.LockOSThread()
+		errc <- pinNew(dir, hostname)
+	}()
+	if err := <-errc; err != nil {
+		return errors.Join(fmt.Errorf("oci: pin the pod's namespaces: %w", err), unpinNamespaces(dir))
+	}
+	return nil
+}
+
+// pinNew moves this thread into new IPC and UTS namespaces, sets the
+// hostname and bind-mounts each namespace at dir/<kind>.
+func pinNew(dir, hostname string) error {
+	if err := unix.Unshare(unix.CLONE_NEWIPC | unix.CLONE_NEWUTS); err != nil {
+		return fmt.Errorf("unshare: %w (needs CAP_SYS_ADMIN)", err)
+	}
+	if hostname != "" {
+		if err := unix.Sethostname([]byte(hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", hostname, err)
+		}
+	}
+	task := fmt.Sprintf("/proc/%d/task/%d/ns/", os.Getpid(), unix.Gettid())
+	for _, kind := range podNamespaceKinds {
+		target := filepath.Join(dir, kind)
+		if err := os.WriteFile(target, nil, 0o444); err != nil {
+			return err
+		}
+		if err := unix.Mount(task+kind, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mount %s namespace at %s: %w", kind, target, err)
+		}
+	}
+	return nil
+}
+
+// unpinNamespaces unmounts whatever of the pod's namespaces is pinned in
+// dir; a namespace goes once no container is in it either.
+func unpinNamespaces(dir string) error {
+	var errs []error
+	for _, kind := range podNamespaceKinds {
+		errs = append(errs, unmount(filepath.Join(dir, kind)))
+	}
+	return errors.Join(errs...)
+}
