@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,5 +234,27 @@ func parseLabels(s string, labels map[string]string) {
 			return
 		}
 		s = strings.TrimPrefix(rest[end+1:], ",")
+	}
+}
+
+// waitQuiet waits until the machine is idle (under 10% of its cores busy
+// over half a second), at most a minute: the teardown of the pods before
+// (the kernel frees network namespaces in a worker, after the API
+// objects are gone) must not run inside a measured burst.
+func waitQuiet(b *testing.B) {
+	cores := time.Duration(runtime.NumCPU())
+	const window = 500 * time.Millisecond
+	deadline := time.Now().Add(time.Minute)
+	for {
+		before := machineBusy(b)
+		time.Sleep(window)
+		busy := machineBusy(b) - before
+		if busy < window*cores/10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Logf("the machine is still busy (%v of CPU in %v) a minute after the last wave: measuring anyway", busy, window)
+			return
+		}
 	}
 }

@@ -222,7 +222,8 @@ func deleteAll(ctx context.Context, b *testing.B, cs kubernetes.Interface) {
 	deleteAllIn(ctx, b, cs, "start")
 }
 
-// deleteAllIn deletes namespace ns's pods and waits for them to be gone.
+// deleteAllIn deletes namespace ns's pods and waits for them to be gone
+// and for the host to be idle again (waitQuiet).
 func deleteAllIn(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string) {
 	b.StopTimer()
 	defer b.StartTimer()
@@ -236,6 +237,7 @@ func deleteAllIn(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns 
 		}
 		return nil
 	})
+	waitQuiet(b)
 }
 
 // rssKiB is a process's resident memory.

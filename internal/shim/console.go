@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,17 +10,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// consoleSocket is where an OCI runtime started with --console-socket
-// sends the master of the terminal it made for a container
-// (process.terminal). It lives in a fresh directory under the system's
-// temporary dir: the path must fit a sockaddr and the runtime dials it
-// by name.
-type consoleSocket struct {
+// ConsoleSocket is where an OCI runtime started with --console-socket
+// sends the master of the terminal it made for a container's process
+// (process.terminal, or exec --tty). It lives in a fresh directory under
+// the system's temporary dir: the path must fit a sockaddr and the
+// runtime dials it by name.
+type ConsoleSocket struct {
 	dir string
 	fd  int
 }
 
-func newConsoleSocket() (*consoleSocket, error) {
+// NewConsoleSocket listens on a new console socket.
+func NewConsoleSocket() (*ConsoleSocket, error) {
 	dir, err := os.MkdirTemp("", "fargo-console-")
 	if err != nil {
 		return nil, fmt.Errorf("console socket: %w", err)
@@ -37,15 +39,29 @@ func newConsoleSocket() (*consoleSocket, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("console socket: %w", err)
 	}
-	return &consoleSocket{dir: dir, fd: fd}, nil
+	return &ConsoleSocket{dir: dir, fd: fd}, nil
 }
 
-func (c *consoleSocket) path() string { return filepath.Join(c.dir, "console.sock") }
+// Path is the socket's path, for the runtime's --console-socket.
+func (c *ConsoleSocket) Path() string { return filepath.Join(c.dir, "console.sock") }
 
-// receive takes the terminal master the runtime sent. It is called after
-// "run --detach" returned, so the runtime's connection and its message
-// already wait in the socket.
-func (c *consoleSocket) receive() (*os.File, error) {
+// Receive takes the terminal master the runtime sends, waiting for its
+// connection until ctx ends. A connection already made is taken even
+// then: after "run --detach" returned, or once a foreground exec ended,
+// the runtime's connection and its message wait in the socket.
+func (c *ConsoleSocket) Receive(ctx context.Context) (*os.File, error) {
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}, 20)
+		if n > 0 {
+			break
+		}
+		if err != nil && err != unix.EINTR {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		if ctx.Err() != nil {
+			break // Accept4 says there is no connection
+		}
+	}
 	conn, _, err := unix.Accept4(c.fd, unix.SOCK_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("the runtime sent no terminal to the console socket (%w): is process.terminal set in the bundle's config.json?", err)
@@ -77,7 +93,8 @@ func (c *consoleSocket) receive() (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "terminal"), nil
 }
 
-func (c *consoleSocket) close() {
+// Close stops listening and removes the socket.
+func (c *ConsoleSocket) Close() {
 	unix.Close(c.fd)
 	os.RemoveAll(c.dir)
 }

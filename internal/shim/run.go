@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -206,8 +207,8 @@ func startContainer(cfg RunConfig) (started, error) {
 	}
 	args := []string{"run", "--detach", "--bundle", cfg.Bundle, "--pid-file", cfg.PidFile}
 	if files.console != nil {
-		defer files.console.close()
-		args = append(args, "--console-socket", files.console.path())
+		defer files.console.Close()
+		args = append(args, "--console-socket", files.console.Path())
 	}
 	run := runtimeCommand(cfg, append(args, cfg.ID)...)
 	run.Stdout, run.Stderr = files.outW, files.errW
@@ -224,7 +225,10 @@ func startContainer(cfg RunConfig) (started, error) {
 		runErr = runtimeError("run", runErr, readAllTimeout(files.errR, drainTimeout))
 	}
 	if runErr == nil && files.console != nil {
-		c.term, runErr = files.console.receive()
+		// "run --detach" returned: the terminal waits in the socket.
+		now, cancel := context.WithDeadline(context.Background(), time.Now())
+		c.term, runErr = files.console.Receive(now)
+		cancel()
 		// The container's stdio is its terminal: the pipes carry nothing.
 		closeFiles(c.stdout, c.stderr)
 		c.stdout, c.stderr = nil, nil
@@ -246,7 +250,7 @@ func startContainer(cfg RunConfig) (started, error) {
 // terminal, and a console socket when it has a terminal.
 type runIO struct {
 	outR, outW, errR, errW, inR, inW *os.File
-	console                          *consoleSocket
+	console                          *ConsoleSocket
 }
 
 func newRunIO(cfg RunConfig) (runIO, error) {
@@ -256,14 +260,14 @@ func newRunIO(cfg RunConfig) (runIO, error) {
 	files.errR, files.errW, errs[1] = os.Pipe()
 	switch {
 	case cfg.TTY:
-		files.console, errs[2] = newConsoleSocket()
+		files.console, errs[2] = NewConsoleSocket()
 	case cfg.Stdin:
 		files.inR, files.inW, errs[2] = os.Pipe()
 	}
 	if err := errors.Join(errs[:]...); err != nil {
 		closeFiles(files.outR, files.outW, files.errR, files.errW, files.inR, files.inW)
 		if files.console != nil {
-			files.console.close()
+			files.console.Close()
 		}
 		return runIO{}, err
 	}

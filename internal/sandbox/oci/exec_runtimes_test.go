@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -30,6 +31,28 @@ func TestStreamsRuntimes(t *testing.T) {
 		code, err = execStream(t, r, pod.UID, id, sandbox.Streams{Stdout: &tty, TTY: true}, "sh", "-c", "test -t 0 && test -t 1 && echo terminal")
 		if err != nil || code != 0 || !strings.HasPrefix(tty.String(), "terminal") {
 			t.Errorf("tty exec: code %d, err %v, output %q; want a terminal", code, err, tty.String())
+		}
+		// A resize while the process runs reaches its terminal (kubectl
+		// exec -it, then the window changes).
+		var sized syncBuffer
+		resize := make(chan sandbox.TerminalSize, 1)
+		input, typed := io.Pipe()
+		ended := make(chan error, 1)
+		go func() {
+			code, err := execStream(t, r, pod.UID, id, sandbox.Streams{Stdin: input, Stdout: &sized, TTY: true, Resize: resize}, "sh", "-c", "echo ready; read x; stty size")
+			if err == nil && code != 0 {
+				err = fmt.Errorf("exit code %d", code)
+			}
+			ended <- err
+		}()
+		sized.waitFor(t, "ready", 20*time.Second, nil)
+		resize <- sandbox.TerminalSize{Width: 120, Height: 40}
+		time.Sleep(200 * time.Millisecond) // SIGWINCH is asynchronous
+		io.WriteString(typed, "go\n")
+		err = <-ended
+		typed.Close()
+		if err != nil || !strings.Contains(sized.String(), "40 120") {
+			t.Errorf("tty exec resized to 120x40 while it runs: %v, output %q; want stty size 40 120", err, sized.String())
 		}
 		code, err = execStream(t, r, pod.UID, id, sandbox.Streams{Stdout: io.Discard, Stderr: io.Discard}, "no-such-binary")
 		if err == nil || code == 0 || !strings.Contains(err.Error(), "no-such-binary") {

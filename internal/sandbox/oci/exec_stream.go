@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fargo-dev/fargo/internal/sandbox"
+	"github.com/fargo-dev/fargo/internal/shim"
 )
 
 // ExecStream runs argv in the running attempt id through the runtime's
@@ -48,7 +49,10 @@ func (r *Runtime) ExecStream(ctx context.Context, uid, id string, argv []string,
 	if st.State != sandbox.StateRunning {
 		return -1, fmt.Errorf("oci: exec in %s: the container is not running (%s)", id, st.State)
 	}
-	files := r.newExecFiles(uid, id, s.TTY)
+	files, err := r.newExecFiles(uid, id, s.TTY)
+	if err != nil {
+		return -1, fmt.Errorf("oci: exec in %s: %w", id, err)
+	}
 	defer files.remove()
 	if files.process != "" {
 		if err := writeTerminalProcess(r.containerDir(uid, id), files.process, argv); err != nil {
@@ -60,10 +64,14 @@ func (r *Runtime) ExecStream(ctx context.Context, uid, id string, argv []string,
 	kill := r.execKiller(files, id)
 	var code int
 	var gate *startGate
-	if s.TTY {
+	switch {
+	case files.console != nil:
+		gate = newStartGate(pidFile, s.Stdout)
+		code, err = r.oci.execOnConsole(ctx, cmd, files.console, kill, gate, s)
+	case s.TTY:
 		gate = newStartGate(pidFile, s.Stdout)
 		code, err = r.oci.execOnTerminal(ctx, cmd, kill, gate, s)
-	} else {
+	default:
 		gate = newStartGate(pidFile, s.Stderr)
 		code, err = r.oci.execOnPipes(ctx, cmd, kill, gate, s)
 	}
@@ -85,12 +93,14 @@ func (r *Runtime) ExecStream(ctx context.Context, uid, id string, argv []string,
 // execFiles are the files of one exec in the container's dir: the pid
 // file the runtime writes once the process runs; for runsc, the
 // process's pid in its sandbox (internal), and the process with a
-// terminal (runsc has no --tty).
+// terminal (runsc has no --tty); for a runtime that sends the process's
+// terminal (consoleExec), the console socket.
 type execFiles struct {
 	pid, internal, process string
+	console                *shim.ConsoleSocket
 }
 
-func (r *Runtime) newExecFiles(uid, id string, tty bool) execFiles {
+func (r *Runtime) newExecFiles(uid, id string, tty bool) (execFiles, error) {
 	base := filepath.Join(r.containerDir(uid, id), "exec-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	f := execFiles{pid: base + ".pid"}
 	if r.oci.name == "runsc" {
@@ -99,7 +109,12 @@ func (r *Runtime) newExecFiles(uid, id string, tty bool) execFiles {
 			f.process = base + ".json"
 		}
 	}
-	return f
+	if tty && r.oci.consoleExec {
+		var err error
+		f.console, err = shim.NewConsoleSocket()
+		return f, err
+	}
+	return f, nil
 }
 
 func (f execFiles) remove() {
@@ -107,6 +122,9 @@ func (f execFiles) remove() {
 		if p != "" {
 			os.Remove(p)
 		}
+	}
+	if f.console != nil {
+		f.console.Close()
 	}
 }
 
@@ -120,6 +138,8 @@ func streamExecCommand(o ociRuntime, files execFiles, id string, tty bool, argv 
 	switch {
 	case files.process != "":
 		all = append(all, "--process", files.process, id)
+	case files.console != nil:
+		all = append(append(all, "--tty", "--console-socket", files.console.Path(), id), argv...)
 	case tty:
 		all = append(append(all, "--tty", id), argv...)
 	default:
@@ -198,7 +218,7 @@ func (o ociRuntime) execOnPipes(ctx context.Context, cmd *exec.Cmd, kill func() 
 		// Closing our end ends a copy blocked on a full pipe.
 		defer stdin.Close()
 	}
-	return waitExec(ctx, cmd, kill)
+	return waitExec(ctx, cmd, kill, waitFor(cmd))
 }
 
 // openingWriter opens gate on the first output: a process that writes
@@ -220,7 +240,8 @@ func copyClose(w *os.File, r io.Reader) {
 }
 
 // execOnTerminal runs cmd on a new terminal, as its controlling terminal
-// so that resizes reach it as SIGWINCH.
+// so that resizes reach it as SIGWINCH (runc passes them on to the
+// process's terminal).
 func (o ociRuntime) execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func() bool, gate *startGate, s sandbox.Streams) (int, error) {
 	master, slave, err := openPTY()
 	if err != nil {
@@ -234,6 +255,37 @@ func (o ociRuntime) execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func
 	if err != nil {
 		return -1, err
 	}
+	return serveTerminal(ctx, master, cmd, kill, waitFor(cmd), gate, s)
+}
+
+// execOnConsole runs cmd, an exec whose runtime sends the process's
+// terminal to console and waits for the process (crun, which passes on
+// no resize of a terminal of its own), and serves that terminal. The
+// runtime's own messages go to gate.
+func (o ociRuntime) execOnConsole(ctx context.Context, cmd *exec.Cmd, console *shim.ConsoleSocket, kill func() bool, gate *startGate, s sandbox.Streams) (int, error) {
+	cmd.Stdout, cmd.Stderr = gate, gate
+	if err := o.start(cmd); err != nil {
+		return -1, err
+	}
+	ended, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- cmd.Wait()
+		cancel() // no terminal comes once the runtime ended
+	}()
+	master, err := console.Receive(ended)
+	if err != nil {
+		// The runtime failed before it made one: its message is in gate.
+		return waitExec(ctx, cmd, kill, done)
+	}
+	defer master.Close()
+	return serveTerminal(ctx, master, cmd, kill, done, gate, s)
+}
+
+// serveTerminal connects s to a terminal's master until the exec ends
+// (done): input in, output out through gate, resizes applied.
+func serveTerminal(ctx context.Context, master *os.File, cmd *exec.Cmd, kill func() bool, done <-chan error, gate *startGate, s sandbox.Streams) (int, error) {
 	stop := make(chan struct{})
 	waitResizes := applyResizes(s.Resize, stop, func(size sandbox.TerminalSize) error { return setWinsize(master, size) })
 	defer func() {
@@ -245,12 +297,13 @@ func (o ociRuntime) execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func
 	}
 	output := make(chan struct{})
 	go func() {
-		// The master reads EIO once the runtime, the last holder of the
-		// slave, has exited: that is the end of the output.
+		// The master reads EIO once the last holder of the slave (the
+		// process, or the runtime) has exited: that is the end of the
+		// output.
 		_, _ = io.Copy(gate, master)
 		close(output)
 	}()
-	code, err := waitExec(ctx, cmd, kill)
+	code, err := waitExec(ctx, cmd, kill, done)
 	select {
 	case <-output:
 	case <-time.After(execPipeGrace):
@@ -260,11 +313,16 @@ func (o ociRuntime) execOnTerminal(ctx context.Context, cmd *exec.Cmd, kill func
 	return code, err
 }
 
-// waitExec waits for the runtime's exec to end, or kills the process
-// when ctx ends.
-func waitExec(ctx context.Context, cmd *exec.Cmd, kill func() bool) (int, error) {
+// waitFor waits for the started cmd; the channel gets Wait's result.
+func waitFor(cmd *exec.Cmd) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	return done
+}
+
+// waitExec waits for the runtime's exec to end (done, from waitFor), or
+// kills the process when ctx ends.
+func waitExec(ctx context.Context, cmd *exec.Cmd, kill func() bool, done <-chan error) (int, error) {
 	select {
 	case err := <-done:
 		return exitCode(cmd, err)

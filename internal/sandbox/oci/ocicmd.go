@@ -20,6 +20,10 @@ type ociRuntime struct {
 	// processes starts in a private mount namespace without them
 	// (shim.StartWithout).
 	unmount []string
+	// consoleExec: a terminal exec runs with --console-socket, the process's
+	// terminal served by the caller (crun passes no resize on from a
+	// terminal of its own; runc refuses a console socket in the foreground).
+	consoleExec bool
 }
 
 // newOCIRuntime works around each runtime's needs on this host:
@@ -38,7 +42,7 @@ func newOCIRuntime(cfg Config, cg *cgroupLayout) (ociRuntime, error) {
 	case "runc":
 		return ociRuntime{name: "runc", argv: base}, nil
 	case "crun":
-		o := ociRuntime{name: "crun", argv: base}
+		o := ociRuntime{name: "crun", argv: base, consoleExec: true}
 		if hybrid := hybridUnifiedMount(cg); hybrid != "" {
 			o.unmount = []string{hybrid}
 		}

@@ -8,6 +8,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fargo-dev/fargo/internal/shim"
 )
 
 // A pod's IPC and UTS namespaces, which its containers share, are pinned
@@ -75,11 +77,24 @@ func ensureNamespaces(dir, hostname string) error {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		// unshare moves the calling thread only. The thread is never
-		// unlocked: it is in the pod's namespaces, so it must run no
-		// other goroutine, and it ends with this one.
+		// unshare moves the calling thread only: it goes into the pod's
+		// namespaces to pin them and back, holding its thread throughout.
 		runtime.LockOSThread()
-		errc <- pinNew(dir, hostname)
+		restore, err := shim.ThreadNamespaces(unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		err = pinNew(dir, hostname)
+		if rerr := restore(); rerr != nil {
+			// The thread stays locked, so it ends with this goroutine and
+			// runs nothing else in the pod's namespaces.
+			errc <- errors.Join(err, rerr)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- err
 	}()
 	if err := <-errc; err != nil {
 		return errors.Join(fmt.Errorf("oci: pin the pod's namespaces: %w", err), unpinNamespaces(dir))
@@ -98,13 +113,12 @@ func pinNew(dir, hostname string) error {
 			return fmt.Errorf("set hostname %q: %w", hostname, err)
 		}
 	}
-	task := fmt.Sprintf("/proc/%d/task/%d/ns/", os.Getpid(), unix.Gettid())
 	for _, kind := range podNamespaceKinds {
 		target := filepath.Join(dir, kind)
 		if err := os.WriteFile(target, nil, 0o444); err != nil {
 			return err
 		}
-		if err := unix.Mount(task+kind, target, "", unix.MS_BIND, ""); err != nil {
+		if err := unix.Mount("/proc/thread-self/ns/"+kind, target, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind-mount %s namespace at %s: %w", kind, target, err)
 		}
 	}

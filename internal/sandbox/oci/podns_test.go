@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -113,4 +114,35 @@ func startOldPause(t *testing.T, uid string) processRef {
 	must(t, err)
 	t.Cleanup(func() { _ = ref.kill(syscall.SIGKILL) })
 	return ref
+}
+
+// TestPinningLeavesTheProcessNamespaces: pinning goes into new namespaces
+// on a thread of this process and back; the process (and /proc/self,
+// which shows the main thread) stays in its own, however many pods pin.
+func TestPinningLeavesTheProcessNamespaces(t *testing.T) {
+	own := map[string]string{}
+	for _, kind := range podNamespaceKinds {
+		own[kind], _ = os.Readlink("/proc/self/ns/" + kind)
+	}
+	hostname, _ := os.Hostname()
+	base := t.TempDir()
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			dir := filepath.Join(base, strconv.Itoa(i))
+			if err := ensureNamespaces(dir, "pod-"+strconv.Itoa(i)); err != nil {
+				t.Error(err)
+			}
+			t.Cleanup(func() { unpinNamespaces(dir) })
+		})
+	}
+	wg.Wait()
+	for _, kind := range podNamespaceKinds {
+		if ns, _ := os.Readlink("/proc/self/ns/" + kind); ns != own[kind] {
+			t.Errorf("after 64 pods pinned, /proc/self is in %s, want the process's %s", ns, own[kind])
+		}
+	}
+	if now, _ := os.Hostname(); now != hostname {
+		t.Errorf("hostname %q after pinning, want the host's %q", now, hostname)
+	}
 }

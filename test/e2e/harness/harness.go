@@ -79,12 +79,44 @@ func RequireRoot(t testing.TB) {
 // FreePort returns a TCP port that was free on loopback a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.mu.Lock()
+	defer ports.mu.Unlock()
+	if ports.handed == nil {
+		ports.handed = map[int]bool{}
+		ports.next = freePortLow + rand.IntN(freePortHigh-freePortLow)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range freePortHigh - freePortLow {
+		port := ports.next
+		ports.next++
+		if ports.next >= freePortHigh {
+			ports.next = freePortLow
+		}
+		if ports.handed[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		ports.handed[port] = true
+		return port
+	}
+	t.Fatalf("no free TCP port on loopback between %d and %d", freePortLow, freePortHigh)
+	return 0
+}
+
+// FreePort's ports are below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range, 32768 and up by default), from which
+// outgoing connections take their local ports: one made between
+// FreePort and the bind it is for (a port-forward's, an agent's) must
+// not take the port. Each is handed out once per test process.
+const freePortLow, freePortHigh = 20000, 32768
+
+var ports struct {
+	mu     sync.Mutex
+	next   int
+	handed map[int]bool
 }
 
 // FreeUDPPort returns a port that was free for both TCP and UDP on
