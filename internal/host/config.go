@@ -86,10 +86,11 @@ const CPUOvercommit = 4
 var Tiers = []string{hostregistration.TierRunc, hostregistration.TierCrun, hostregistration.TierRunsc, hostregistration.TierQEMU}
 
 // DefaultOCITier is the tier a host runs without --tier: oci/crun where
-// crun is installed, else oci/runc. crun, in C, starts a container for
-// about two thirds of runc's CPU and a third of its time (runc is two Go
-// processes per container); on a busy host that is most of a pod's
-// start (bench/RESULTS.md, "Where a pod's start goes").
+// crun is installed, else oci/runc. crun, one C process where runc is two
+// Go ones, starts a container for about half of runc's CPU and a third of
+// its time (49 against 95 ms of CPU per pod, 30 against 104 ms; bench/
+// RESULTS.md, "Pod start after the runtime changes"); on a busy host that
+// is a large part of a pod's start.
 func DefaultOCITier(lookPath func(string) (string, error)) string {
 	if _, err := lookPath("crun"); err == nil {
 		return hostregistration.TierCrun

@@ -47,8 +47,7 @@ func (r *Runtime) Exec(ctx context.Context, uid, id string, argv []string, timeo
 	if err := r.oci.start(cmd); err != nil {
 		return sandbox.ExecResult{}, fmt.Errorf("oci: exec in %s: %w", id, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := waitFor(cmd)
 	var timer <-chan time.Time
 	if timeout > 0 {
 		timer = time.After(timeout)

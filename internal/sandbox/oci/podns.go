@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -34,21 +33,23 @@ func (r *Runtime) namespaceDir(uid string) string {
 // those of its running pause process.
 func (r *Runtime) podNamespaces(uid string) (map[string]string, error) {
 	dir := r.namespaceDir(uid)
-	if pinned(dir) {
-		paths := map[string]string{}
-		for _, kind := range podNamespaceKinds {
-			paths[kind] = filepath.Join(dir, kind)
+	if !pinned(dir) {
+		p, ok := r.readPause(uid)
+		if !ok {
+			return nil, fmt.Errorf("oci: pod %s: its namespaces are gone: call CreatePod again", uid)
 		}
-		return paths, nil
+		dir = procNamespaces(p.Pid)
 	}
-	if p, ok := r.readPause(uid); ok {
-		return map[string]string{"ipc": procNamespace(p.Pid, "ipc"), "uts": procNamespace(p.Pid, "uts")}, nil
+	paths := map[string]string{}
+	for _, kind := range podNamespaceKinds {
+		paths[kind] = filepath.Join(dir, kind)
 	}
-	return nil, fmt.Errorf("oci: pod %s: its namespaces are gone: call CreatePod again", uid)
+	return paths, nil
 }
 
-func procNamespace(pid int, kind string) string {
-	return fmt.Sprintf("/proc/%d/ns/%s", pid, kind)
+// procNamespaces is the directory of process pid's namespace files.
+func procNamespaces(pid int) string {
+	return fmt.Sprintf("/proc/%d/ns", pid)
 }
 
 // pinned says whether each of the pod's namespaces is pinned in dir.
@@ -75,39 +76,16 @@ func ensureNamespaces(dir, hostname string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("oci: create namespace dir: %w", err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		// unshare moves the calling thread only: it goes into the pod's
-		// namespaces to pin them and back, holding its thread throughout.
-		runtime.LockOSThread()
-		restore, err := shim.ThreadNamespaces(unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		err = pinNew(dir, hostname)
-		if rerr := restore(); rerr != nil {
-			// The thread stays locked, so it ends with this goroutine and
-			// runs nothing else in the pod's namespaces.
-			errc <- errors.Join(err, rerr)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
+	err := shim.InNewNamespaces(unix.CLONE_NEWIPC|unix.CLONE_NEWUTS, func() error { return pinHere(dir, hostname) })
+	if err != nil {
 		return errors.Join(fmt.Errorf("oci: pin the pod's namespaces: %w", err), unpinNamespaces(dir))
 	}
 	return nil
 }
 
-// pinNew moves this thread into new IPC and UTS namespaces, sets the
-// hostname and bind-mounts each namespace at dir/<kind>.
-func pinNew(dir, hostname string) error {
-	if err := unix.Unshare(unix.CLONE_NEWIPC | unix.CLONE_NEWUTS); err != nil {
-		return fmt.Errorf("unshare: %w (needs CAP_SYS_ADMIN)", err)
-	}
+// pinHere sets the hostname in this thread's (new) UTS namespace and
+// bind-mounts its IPC and UTS namespaces at dir/<kind>.
+func pinHere(dir, hostname string) error {
 	if hostname != "" {
 		if err := unix.Sethostname([]byte(hostname)); err != nil {
 			return fmt.Errorf("set hostname %q: %w", hostname, err)

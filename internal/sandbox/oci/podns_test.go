@@ -87,7 +87,7 @@ func TestPodOfAPauseProcess(t *testing.T) {
 	}
 	c := startContainer(t, r, pod.UID, shellContainer(t, layer, "c", "exec sleep 1000"))
 	for _, kind := range podNamespaceKinds {
-		want, _ := os.Readlink(procNamespace(pause.Pid, kind))
+		want, _ := os.Readlink(filepath.Join(procNamespaces(pause.Pid), kind))
 		if got := execOK(t, r, pod.UID, c.ID, "readlink", "/proc/self/ns/"+kind); got != want {
 			t.Errorf("container's %s namespace %s, want the pause's %s", kind, got, want)
 		}
