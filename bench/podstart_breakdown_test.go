@@ -25,7 +25,8 @@ const breakdownPods = 100
 // `fargo up` with the image cached:
 //   - per stage of one pod's start, over pods started one after another:
 //     create (admission), scheduling and binding, the host's first status
-//     (pod-node Ready), sandbox and container start, readiness;
+//     (since issue 17 with the container running when the start is quick,
+//     so the next stage is then empty), container start, readiness;
 //   - per pod in a burst of breakdownPods: API writes by resource, watch
 //     events sent, Events recorded, and CPU: the whole machine, `fargo up`
 //     (with its kube-proxy child), and the rest (OCI runtime, shims and
@@ -60,8 +61,8 @@ func BenchmarkPodStartBreakdown(b *testing.B) {
 var stageNames = []string{
 	"create returned (admission)",
 	"bound to its pod-node (fargate-scheduler)",
-	"first status: IP, ContainerCreating (host agent)",
-	"container running (sandbox, runtime)",
+	"first status posted, with the IP (host agent: sandbox and container started, when that is quick)",
+	"container running (when posted apart)",
 	"Ready (status posted)",
 }
 

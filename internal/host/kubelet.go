@@ -23,6 +23,17 @@ import (
 // requested and those of pod-nodes that went removed.
 const certSyncInterval = time.Second
 
+// certDeferral is how long serving certificates wait for the host's pod
+// starts to end. A certificate is a CSR round trip through the apiserver,
+// fargo's approver and the controller manager's signer: in a burst of
+// starts that is CPU the starts want, and the first kubelet API handshake
+// of a pod-node asks for its certificate by itself anyway.
+const certDeferral = 10 * time.Second
+
+// certQuiet is how long no pod must have been starting for the host to
+// count as quiet.
+const certQuiet = 2 * time.Second
+
 // serveKubeletAPI starts the kubelet API of this host's pod-nodes and the
 // rotation of their containers' logs; both run until ctx ends.
 func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg *rest.Config, pods *podrunner.Agent, rt sandbox.Runtime) error {
@@ -60,14 +71,47 @@ func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg
 		}
 	}()
 	go rotator.Run(ctx)
+	pacer := certPacer{wait: certDeferral, quiet: certQuiet}
 	go every(ctx, certSyncInterval, func() {
 		nodes := pods.PodNodes()
-		certs.Prefetch(nodes)
+		if pacer.due(time.Now(), pods.Starting()) {
+			certs.Prefetch(nodes)
+		}
 		if err := certs.Keep(nodes); err != nil {
 			log.Error(err, "Removing serving certificates of gone pod-nodes")
 		}
 	})
 	return nil
+}
+
+// certPacer says when serving certificates are requested: once no pod
+// has been starting for quiet, and while pods keep starting, once per
+// wait. Pods of a burst reach the host one by one, so a single moment
+// without a start does not end it.
+type certPacer struct {
+	wait, quiet time.Duration
+	busySince   time.Time // since when requests wait; zero when none do
+	lastBusy    time.Time // when a pod was last seen starting
+}
+
+func (p *certPacer) due(now time.Time, starting int) bool {
+	if starting > 0 {
+		p.lastBusy = now
+		if p.busySince.IsZero() {
+			p.busySince = now
+		}
+	}
+	switch {
+	case p.busySince.IsZero():
+		return true
+	case starting == 0 && now.Sub(p.lastBusy) >= p.quiet:
+		p.busySince = time.Time{}
+		return true
+	case now.Sub(p.busySince) >= p.wait:
+		p.busySince = now
+		return true
+	}
+	return false
 }
 
 // clusterCA is the CA the agent trusts the apiserver with, which also

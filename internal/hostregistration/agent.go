@@ -2,10 +2,10 @@
 // machine (`fargo agent`, or in-process in `fargo up`): it registers the
 // machine as a Host and keeps the Host's heartbeat Lease fresh, keeps every
 // pod-node the fargate-scheduler gives the host Ready the way a kubelet would
-// (node status and node Lease), posts the first status of the pods bound to
-// those nodes, and finishes their deletion. Running the pods themselves is
-// the job of a Sandboxes implementation; without one, pods stay
-// ContainerCreating.
+// (node status and node Lease), admits the pods bound to those nodes and
+// finishes their deletion. Running the pods themselves, and posting their
+// statuses, is the job of a Sandboxes implementation; without one, pods
+// stay Pending.
 package hostregistration
 
 import (
@@ -41,7 +41,7 @@ type Config struct {
 	// TierStatus is how each of Spec.Tiers runs here, for the Host's
 	// status.
 	TierStatus []v1.HostTierStatus
-	// Sandboxes runs the pods; nil leaves them ContainerCreating.
+	// Sandboxes runs the pods and posts their statuses; nil leaves them Pending.
 	Sandboxes Sandboxes
 	// RenewInterval is how often the host Lease and the node Leases are
 	// renewed; zero means DefaultRenewInterval.

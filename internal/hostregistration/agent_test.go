@@ -22,7 +22,7 @@ import (
 )
 
 // TestRun runs the agent on fake clients through a pod's life: register,
-// heartbeat, node Ready with its Lease, pod status, renewal, a node marked
+// heartbeat, node Ready with its Lease, pod handed to the sandboxes, renewal, a node marked
 // Unknown, the pod's deletion, the node's deletion, and a clean stop.
 func TestRun(t *testing.T) {
 	pod := testPod("web", "uid-web", "10.42.1.5")
@@ -30,6 +30,8 @@ func TestRun(t *testing.T) {
 	foreign := testNode(testPod("db", "uid-db", "10.42.2.7"), "10.42.2.7", "h2")
 	clk := newClock()
 	cfg, cs := testConfig(t, clk, node, pod, foreign)
+	sb := &fakeSandboxes{}
+	cfg.Sandboxes = sb
 	cfg.RenewInterval = 20 * time.Millisecond
 	baseline := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -37,9 +39,9 @@ func TestRun(t *testing.T) {
 	go func() { done <- Run(ctx, cfg) }()
 	defer func() { cancel(); <-done }()
 
-	testwait.Eventually(t, 10*time.Second, "registered, Ready, pod IP posted", func(ctx context.Context) error {
+	testwait.Eventually(t, 10*time.Second, "registered, Ready, pod started", func(ctx context.Context) error {
 		return firstError(hostRegistered(ctx, cfg.Hosts), leaseRenewedAt(ctx, cs, v1.SystemNamespace, v1.HostLeaseName(testHost), t0),
-			nodeReady(ctx, cs, node.Name), leaseRenewedAt(ctx, cs, corev1.NamespaceNodeLease, node.Name, t0), podIP(ctx, cs, "10.42.1.5"))
+			nodeReady(ctx, cs, node.Name), leaseRenewedAt(ctx, cs, corev1.NamespaceNodeLease, node.Name, t0), podStarted(sb, "uid-web", node.Name))
 	})
 	t.Run("leases are renewed", func(t *testing.T) {
 		clk.Add(10 * time.Second)
@@ -161,13 +163,9 @@ func nodeReady(ctx context.Context, cs *fake.Clientset, name string) error {
 	return nil
 }
 
-func podIP(ctx context.Context, cs *fake.Clientset, ip string) error {
-	p, err := cs.CoreV1().Pods("game").Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if p.Status.PodIP != ip {
-		return fmt.Errorf("pod IP %q, want %s", p.Status.PodIP, ip)
+func podStarted(sb *fakeSandboxes, uid, node string) error {
+	if !sb.called("start " + uid + " on " + node) {
+		return fmt.Errorf("pod %s not handed to the sandboxes", uid)
 	}
 	return nil
 }

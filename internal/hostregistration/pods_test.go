@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,53 +16,22 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-func TestSyncPodPostsFirstStatus(t *testing.T) {
-	withInit := testPod("web", "uid-web", "10.42.1.5")
-	withInit.Spec.InitContainers = []corev1.Container{{Name: "migrate", Image: "flyway"}}
-	tests := []struct {
-		name        string
-		pod         *corev1.Pod
-		wantWaiting string
-		wantInit    int
-	}{
-		{"containers are being created", testPod("web", "uid-web", "10.42.1.5"), "ContainerCreating", 0},
-		{"init containers come first", withInit, "PodInitializing", 1},
+// TestSyncPodHandsThePodOn: a bound, admitted pod goes to the sandboxes
+// as it is; its first status is theirs to post (in one write with its
+// running containers when the start is quick), so the agent writes nothing.
+func TestSyncPodHandsThePodOn(t *testing.T) {
+	pod := testPod("web", "uid-web", "10.42.1.5")
+	node := testNode(pod, "10.42.1.5", testHost)
+	sb := &fakeSandboxes{}
+	a, cs := newTestAgent(t, newClock(), sb, node, pod)
+	if err := a.syncPod(context.Background(), "game/web"); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			node := testNode(tt.pod, "10.42.1.5", testHost)
-			a, cs := newTestAgent(t, newClock(), nil, node, tt.pod)
-			if err := a.syncPod(context.Background(), "game/web"); err != nil {
-				t.Fatal(err)
-			}
-			assertUIDPatch(t, cs.Actions(), tt.pod.UID)
-			got, err := cs.CoreV1().Pods("game").Get(context.Background(), "web", metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := got.Status
-			if s.Phase != corev1.PodPending || s.PodIP != "10.42.1.5" || s.HostIP != "10.42.1.5" ||
-				!reflect.DeepEqual(s.PodIPs, []corev1.PodIP{{IP: "10.42.1.5"}}) || !reflect.DeepEqual(s.HostIPs, []corev1.HostIP{{IP: "10.42.1.5"}}) {
-				t.Errorf("phase %s podIP %s %v hostIP %s %v, want Pending and the node's IP", s.Phase, s.PodIP, s.PodIPs, s.HostIP, s.HostIPs)
-			}
-			if s.StartTime == nil || !s.StartTime.Time.Equal(t0) {
-				t.Errorf("startTime %v, want %v", s.StartTime, t0)
-			}
-			if !hasPodCondition(s.Conditions, corev1.PodScheduled, corev1.ConditionTrue) || !hasPodCondition(s.Conditions, corev1.PodReady, corev1.ConditionFalse) {
-				t.Errorf("conditions %+v, want PodScheduled True and Ready False", s.Conditions)
-			}
-			if len(s.ContainerStatuses) != 2 || len(s.InitContainerStatuses) != tt.wantInit {
-				t.Fatalf("%d container and %d init container statuses, want 2 and %d", len(s.ContainerStatuses), len(s.InitContainerStatuses), tt.wantInit)
-			}
-			for _, cst := range append(s.InitContainerStatuses, s.ContainerStatuses...) {
-				if cst.State.Waiting == nil || cst.State.Waiting.Reason != tt.wantWaiting || cst.Image == "" {
-					t.Errorf("container %s state %+v, want waiting %s", cst.Name, cst.State, tt.wantWaiting)
-				}
-				if cst.Started == nil || *cst.Started {
-					t.Errorf("container %s started %v, want false, as a kubelet says", cst.Name, cst.Started)
-				}
-			}
-		})
+	if want := []string{"start uid-web on " + node.Name}; !reflect.DeepEqual(sb.calls, want) {
+		t.Errorf("sandbox calls %v, want %v", sb.calls, want)
+	}
+	if w := writes(cs.Actions()); len(w) != 0 {
+		t.Errorf("writes %v, want none", w)
 	}
 }
 
@@ -98,8 +69,6 @@ func hasPodCondition(conds []corev1.PodCondition, t corev1.PodConditionType, s c
 
 func TestSyncPodLeavesOthersAlone(t *testing.T) {
 	pod := testPod("web", "uid-web", "10.42.1.5")
-	posted := pod.DeepCopy()
-	posted.Status = firstStatus(pod, "10.42.1.5", metav1.NewTime(t0))
 	otherScheduler := pod.DeepCopy()
 	otherScheduler.Spec.SchedulerName = corev1.DefaultSchedulerName
 	tests := []struct {
@@ -110,17 +79,20 @@ func TestSyncPodLeavesOthersAlone(t *testing.T) {
 		{"pod whose node is not known yet", []runtime.Object{pod}},
 		{"pod not bound yet", []runtime.Object{testPod("web", "uid-web", "")}},
 		{"pod of another scheduler", []runtime.Object{testNode(pod, "10.42.1.5", testHost), otherScheduler}},
-		{"pod whose status is posted", []runtime.Object{testNode(pod, "10.42.1.5", testHost), posted}},
 		{"pod that is gone", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, cs := newTestAgent(t, newClock(), nil, tt.objs...)
+			sb := &fakeSandboxes{}
+			a, cs := newTestAgent(t, newClock(), sb, tt.objs...)
 			if err := a.syncPod(context.Background(), "game/web"); err != nil {
 				t.Fatal(err)
 			}
 			if w := writes(cs.Actions()); len(w) != 0 {
 				t.Errorf("writes %v, want none", w)
+			}
+			if len(sb.calls) != 0 {
+				t.Errorf("sandbox calls %v, want none", sb.calls)
 			}
 		})
 	}
@@ -128,9 +100,17 @@ func TestSyncPodLeavesOthersAlone(t *testing.T) {
 
 // fakeSandboxes records its calls, as "start UID" and "stop UID".
 type fakeSandboxes struct {
+	mu       sync.Mutex // for tests that run the agent: read with called
 	calls    []string
 	startErr error
 	stopping bool // Stop reports the sandbox still stopping
+}
+
+// called reports whether call was made, while the agent may be running.
+func (f *fakeSandboxes) called(call string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.calls, call)
 }
 
 func (f *fakeSandboxes) Stopped() <-chan string { return nil }
@@ -138,11 +118,15 @@ func (f *fakeSandboxes) Stopped() <-chan string { return nil }
 func (f *fakeSandboxes) Collect(context.Context, map[types.UID]bool) error { return nil }
 
 func (f *fakeSandboxes) Start(_ context.Context, pod *corev1.Pod, node *corev1.Node) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "start "+string(pod.UID)+" on "+node.Name)
 	return f.startErr
 }
 
 func (f *fakeSandboxes) Stop(_ context.Context, pod *corev1.Pod) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "stop "+string(pod.UID))
 	return !f.stopping, nil
 }

@@ -17,9 +17,9 @@ import (
 
 // Sandboxes runs the pods of this host; the sandbox runtime implements it.
 //
-// Start is called once a pod is bound to one of the host's nodes and its
-// first status (IP, ContainerCreating) is posted; from then on the
-// implementation owns the pod's status. Start should return once the pod is
+// Start is called once a pod is bound to one of the host's nodes and
+// admitted; the implementation posts all of the pod's statuses, its first
+// (IP, start time, ContainerCreating) included. Start should return once the pod is
 // under way, not when its containers end. It is called again after it
 // returns an error, and after an agent restart for pods already running, so
 // it must be idempotent and adopt a sandbox it finds.

@@ -27,7 +27,7 @@ func pastDeadline(pod *corev1.Pod, now time.Time) bool {
 // the pod fails with reason DeadlineExceeded, never to run again.
 func (w *podWorker) checkDeadline(ctx context.Context) {
 	pod := w.current()
-	if w.deadlineExceeded || !pastDeadline(pod, w.a.cfg.Now()) {
+	if w.deadlineExceeded || !pastDeadline(w.withOwnStatus(pod), w.a.cfg.Now()) {
 		return
 	}
 	w.deadlineExceeded = true

@@ -46,6 +46,9 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *contain
 func (w *podWorker) pull(ctx context.Context, pod *corev1.Pod, c *container, key string) (*image.Image, bool) {
 	ref := c.spec.Image
 	w.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulling", "Pulling image %q", ref)
+	if _, err := w.a.cfg.Images.Get(ref); err != nil {
+		w.postPending(ctx) // a download; for an image here, a digest check
+	}
 	start := time.Now()
 	img, err := w.a.cfg.Images.Pull(ctx, ref, w.keychain(ctx, pod))
 	if err != nil {

@@ -85,6 +85,21 @@ func (a *Agent) PodNodes() map[string]netip.Addr {
 	return nodes
 }
 
+// Starting counts the pods whose start is under way: their sandbox is
+// being set up, or their status since has not been posted. Work that can
+// wait (a serving certificate) waits for none to be.
+func (a *Agent) Starting() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, w := range a.workers {
+		if !w.settled.Load() && !w.stopping() {
+			n++
+		}
+	}
+	return n
+}
+
 // Container implements kubeletapi.Pods, with the kubelet's messages.
 func (a *Agent) Container(uid types.UID, name string, previous bool) (kubeletapi.Container, error) {
 	a.mu.Lock()

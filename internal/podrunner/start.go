@@ -93,7 +93,7 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *con
 	if err := verifyRunAsNonRoot(pod, c.spec, img.Config.User); err != nil {
 		return sandbox.ContainerConfig{}, err
 	}
-	env, err := podenv.Container(ctx, pod, c.spec, w.a.cfg.Env)
+	env, err := podenv.Container(ctx, w.withOwnStatus(pod), c.spec, w.a.cfg.Env)
 	if err != nil {
 		return sandbox.ContainerConfig{}, err
 	}

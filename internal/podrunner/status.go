@@ -10,8 +10,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
-	"github.com/fargo-dev/fargo/internal/hostregistration"
 	"github.com/fargo-dev/fargo/internal/sandbox"
 )
 
@@ -71,12 +71,11 @@ func (w *podWorker) phase() corev1.PodPhase {
 
 // status is the pod status the worker's state gives.
 func (w *podWorker) status() corev1.PodStatus {
-	pod := w.current()
-	ip := w.ip.String()
+	pod := w.withOwnStatus(w.current())
 	st := corev1.PodStatus{
 		Phase:  w.phase(),
-		HostIP: ip, HostIPs: []corev1.HostIP{{IP: ip}},
-		PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+		HostIP: pod.Status.HostIP, HostIPs: pod.Status.HostIPs,
+		PodIP: pod.Status.PodIP, PodIPs: pod.Status.PodIPs,
 		StartTime: pod.Status.StartTime,
 		QOSClass:  pod.Status.QOSClass,
 	}
@@ -99,7 +98,10 @@ func (w *podWorker) containerStatus(spec *corev1.Container) corev1.ContainerStat
 	c := w.ctrs[spec.Name]
 	out := corev1.ContainerStatus{Name: spec.Name, Image: spec.Image}
 	if c == nil {
+		// Started is false, not absent, as a kubelet says: clients read
+		// it without a nil check (e2e's WaitForPodContainerStarted does).
 		out.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.defaultWaiting()}
+		out.Started = ptr.To(false)
 		return out
 	}
 	if c.imageName != "" {
@@ -162,7 +164,7 @@ func (w *podWorker) state(c *container, a *sandbox.ContainerStatus) corev1.Conta
 func (w *podWorker) conditions(pod *corev1.Pod, st corev1.PodStatus) []corev1.PodCondition {
 	terminal := st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed
 	sandboxUp := corev1.ConditionTrue
-	if terminal && w.finished {
+	if !w.sandboxUp || terminal && w.finished {
 		sandboxUp = corev1.ConditionFalse
 	}
 	conds := []corev1.PodCondition{
@@ -178,7 +180,7 @@ func (w *podWorker) conditions(pod *corev1.Pod, st corev1.PodStatus) []corev1.Po
 	if w.posted != nil {
 		previous = w.posted.Conditions
 	}
-	hostregistration.KeepTransitionTimes(conds, previous, metav1.NewTime(w.a.cfg.Now()))
+	keepTransitionTimes(conds, previous, metav1.NewTime(w.a.cfg.Now()))
 	return append(conds, foreignConditions(pod)...)
 }
 
@@ -249,4 +251,47 @@ func (w *podWorker) syncStatus(ctx context.Context) {
 	}
 	w.posted = &st
 	w.update(out)
+	if w.sandboxUp {
+		w.settled.Store(true)
+	}
+}
+
+// withOwnStatus is pod with what its status says once the worker posted
+// one, its addresses and start time, for readers of the status (the
+// downward API's status.podIP, the active deadline) before it is: a
+// quick start posts its first status after its containers start.
+func (w *podWorker) withOwnStatus(pod *corev1.Pod) *corev1.Pod {
+	out := *pod
+	ip := w.ip.String()
+	out.Status.PodIP, out.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+	out.Status.HostIP, out.Status.HostIPs = ip, []corev1.HostIP{{IP: ip}}
+	if out.Status.StartTime == nil {
+		out.Status.StartTime = &w.startTime
+	}
+	return &out
+}
+
+// postPending posts the pod's status before a step that takes a while (a
+// VM's boot, an image's download, a set-up that failed and waits to be
+// tried again), if none is posted yet: the pod then shows its IP and
+// ContainerCreating meanwhile. A quick start posts one status, with its
+// containers running, as a kubelet's status manager does when the pod
+// is up before it writes.
+func (w *podWorker) postPending(ctx context.Context) {
+	if w.posted == nil {
+		w.syncStatus(ctx)
+	}
+}
+
+// keepTransitionTimes stamps conds with now, except those whose status is
+// what previous said: they keep the time of their last transition.
+func keepTransitionTimes(conds, previous []corev1.PodCondition, now metav1.Time) {
+	for i := range conds {
+		conds[i].LastTransitionTime = now
+		for _, old := range previous {
+			if old.Type == conds[i].Type && old.Status == conds[i].Status {
+				conds[i].LastTransitionTime = old.LastTransitionTime
+			}
+		}
+	}
 }

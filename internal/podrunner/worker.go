@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -47,12 +49,21 @@ type podWorker struct {
 	// view is what the kubelet API and log rotation see (kubeletview.go).
 	view map[string]attemptView
 
-	netns       string
-	volumes     map[string]string
-	ctrs        map[string]*container // by container name
-	probes      *probes
-	initDone    bool
-	finished    bool // terminal phase reached and sandbox removed
+	netns     string
+	volumes   map[string]string
+	ctrs      map[string]*container // by container name
+	probes    *probes
+	initDone  bool
+	sandboxUp bool // network, volumes and sandbox set up
+	finished  bool // terminal phase reached and sandbox removed
+	// startTime is the pod's start time when its status has none yet:
+	// when this worker took the pod on, as a kubelet stamps it, in whole
+	// seconds as the API keeps it (or the server's copy would differ
+	// from what was posted, and post it again).
+	startTime metav1.Time
+	// settled is set once the pod's first status after its set-up is
+	// posted: its start is over (Agent.Starting).
+	settled     atomic.Bool
 	posted      *corev1.PodStatus
 	lastRefresh time.Time
 	// deadlineExceeded is set once activeDeadlineSeconds ended the pod.
@@ -82,6 +93,11 @@ func newPodWorker(a *Agent, pod *corev1.Pod, node *corev1.Node) (*podWorker, err
 		ctrs:     map[string]*container{},
 
 		logMessages: map[string]string{},
+		startTime:   metav1.NewTime(a.cfg.Now()).Rfc3339Copy(),
+		// Until its containers are looked at, a pod without init
+		// containers waits in ContainerCreating, one with them in
+		// PodInitializing.
+		initDone: len(pod.Spec.InitContainers) == 0,
 	}
 	w.probes = newProbes(w)
 	return w, nil
@@ -149,6 +165,7 @@ func (w *podWorker) run() {
 		// Finished before this agent started (it restarted): nothing
 		// runs again; the sandbox went when the pod finished.
 		w.finished = true
+		w.settled.Store(true)
 		<-w.stopC
 	} else if w.setUp(ctx) {
 		w.loop(ctx)
@@ -176,6 +193,7 @@ func (w *podWorker) setUp(ctx context.Context) bool {
 		}
 		w.log.Error(err, "Setting up the pod's sandbox, will retry")
 		w.recorder.Event(w.current(), corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
+		w.postPending(ctx)
 		select {
 		case <-ctx.Done():
 			return false
@@ -187,6 +205,9 @@ func (w *podWorker) setUp(ctx context.Context) bool {
 
 func (w *podWorker) trySetUp(ctx context.Context) error {
 	pod := w.current()
+	if podTier(pod) == sandbox.TierMicroVM {
+		w.postPending(ctx) // a VM boots for a second or more
+	}
 	netns, err := w.a.cfg.Network.Attach(ctx, string(w.uid), w.ip)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
@@ -214,7 +235,11 @@ func (w *podWorker) trySetUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	return w.adopt(ctx)
+	if err := w.adopt(ctx); err != nil {
+		return err
+	}
+	w.sandboxUp = true
+	return nil
 }
 
 // loop runs the pod's containers until the pod is stopped.
