@@ -90,28 +90,19 @@ func serveKubeletAPI(ctx context.Context, c Config, cs kubernetes.Interface, cfg
 // without a start does not end it.
 type certPacer struct {
 	wait, quiet time.Duration
-	busySince   time.Time // since when requests wait; zero when none do
 	lastBusy    time.Time // when a pod was last seen starting
+	lastDue     time.Time // when requests were last due
 }
 
 func (p *certPacer) due(now time.Time, starting int) bool {
 	if starting > 0 {
 		p.lastBusy = now
-		if p.busySince.IsZero() {
-			p.busySince = now
-		}
 	}
-	switch {
-	case p.busySince.IsZero():
-		return true
-	case starting == 0 && now.Sub(p.lastBusy) >= p.quiet:
-		p.busySince = time.Time{}
-		return true
-	case now.Sub(p.busySince) >= p.wait:
-		p.busySince = now
-		return true
+	if now.Sub(p.lastBusy) < p.quiet && now.Sub(p.lastDue) < p.wait {
+		return false
 	}
-	return false
+	p.lastDue = now
+	return true
 }
 
 // clusterCA is the CA the agent trusts the apiserver with, which also

@@ -2,7 +2,6 @@ package hostregistration
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"slices"
 	"sync"
@@ -33,38 +32,6 @@ func TestSyncPodHandsThePodOn(t *testing.T) {
 	if w := writes(cs.Actions()); len(w) != 0 {
 		t.Errorf("writes %v, want none", w)
 	}
-}
-
-// assertUIDPatch checks that the pod was patched on its status subresource,
-// with its UID as a precondition, as kubelet does.
-func assertUIDPatch(t *testing.T, actions []clienttesting.Action, uid types.UID) {
-	t.Helper()
-	for _, a := range actions {
-		p, ok := a.(clienttesting.PatchAction)
-		if !ok || a.GetResource().Resource != "pods" {
-			continue
-		}
-		var body struct {
-			Metadata struct{ UID types.UID } `json:"metadata"`
-		}
-		if err := json.Unmarshal(p.GetPatch(), &body); err != nil {
-			t.Fatal(err)
-		}
-		if a.GetSubresource() != "status" || p.GetPatchType() != types.StrategicMergePatchType || body.Metadata.UID != uid {
-			t.Errorf("pod patched on %q with %s and uid %q, want status, strategic merge, uid %q", a.GetSubresource(), p.GetPatchType(), body.Metadata.UID, uid)
-		}
-		return
-	}
-	t.Fatalf("no pod status patch among %v", actions)
-}
-
-func hasPodCondition(conds []corev1.PodCondition, t corev1.PodConditionType, s corev1.ConditionStatus) bool {
-	for _, c := range conds {
-		if c.Type == t {
-			return c.Status == s
-		}
-	}
-	return false
 }
 
 func TestSyncPodLeavesOthersAlone(t *testing.T) {

@@ -17,8 +17,10 @@ import (
 func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *container) (*image.Image, bool) {
 	ref := c.spec.Image
 	policy := c.spec.ImagePullPolicy
+	img, err := w.a.cfg.Images.Get(ref)
+	present := err == nil
 	if policy != corev1.PullAlways {
-		if img, err := w.a.cfg.Images.Get(ref); err == nil {
+		if present {
 			if c.imageID == "" {
 				w.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", ref)
 			}
@@ -40,14 +42,16 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *contain
 		c.waitMessage = fmt.Sprintf("Back-off pulling image %q: %s", ref, wait)
 		return nil, false
 	}
-	return w.pull(ctx, pod, c, key)
+	return w.pull(ctx, pod, c, key, present)
 }
 
-func (w *podWorker) pull(ctx context.Context, pod *corev1.Pod, c *container, key string) (*image.Image, bool) {
+// pull pulls c's image; present says a copy is here already, so the pull
+// is a digest check rather than a download.
+func (w *podWorker) pull(ctx context.Context, pod *corev1.Pod, c *container, key string, present bool) (*image.Image, bool) {
 	ref := c.spec.Image
 	w.recorder.Eventf(pod, corev1.EventTypeNormal, "Pulling", "Pulling image %q", ref)
-	if _, err := w.a.cfg.Images.Get(ref); err != nil {
-		w.postPending(ctx) // a download; for an image here, a digest check
+	if !present {
+		w.postPending(ctx)
 	}
 	start := time.Now()
 	img, err := w.a.cfg.Images.Pull(ctx, ref, w.keychain(ctx, pod))
