@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,19 +59,16 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	// One host serves hundreds of pod-nodes; client-go's default 5 QPS
 	// would make their heartbeats queue behind each other.
 	cfg.QPS, cfg.Burst = 200, 400
-	hc, err := newHostConfig(ctx, c, cfg)
+	// What must end before the agent returns: kube-proxy, its child, and
+	// the log router, which commits what it delivered as it stops.
+	ctx, cancel := context.WithCancel(ctx)
+	var stopping sync.WaitGroup
+	defer func() { cancel(); stopping.Wait() }()
+	hc, err := newHostConfig(ctx, c, cfg, &stopping)
 	if err != nil {
 		return err
 	}
-	// kube-proxy is this agent's child: it stops before the agent returns.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	proxyDone := make(chan struct{})
-	go func() {
-		defer close(proxyDone)
-		runServiceProxy(ctx, c, kubeconfig)
-	}()
-	defer func() { cancel(); <-proxyDone }()
+	stopping.Go(func() { runServiceProxy(ctx, c, kubeconfig) })
 	errs := make(chan error, 1)
 	go func() { errs <- hostregistration.Run(ctx, hc) }()
 	if ready != nil {
@@ -82,7 +80,9 @@ func Run(ctx context.Context, c Config, ready chan<- struct{}) error {
 	return <-errs
 }
 
-func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistration.Config, error) {
+// newHostConfig starts the host's parts on ctx; those the agent waits for
+// as it stops join stopping.
+func newHostConfig(ctx context.Context, c Config, cfg *rest.Config, stopping *sync.WaitGroup) (hostregistration.Config, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return hostregistration.Config{}, err
@@ -127,7 +127,7 @@ func newHostConfig(ctx context.Context, c Config, cfg *rest.Config) (hostregistr
 	}
 	go keepRoutes(ctx, dyn, c.Name, runner.network)
 	go keepHostServices(ctx, cs, runner.network)
-	go runLogRouter(ctx, c, cs, dyn, info)
+	stopping.Go(func() { runLogRouter(ctx, c, cs, dyn, info) })
 	return hostregistration.Config{
 		Client:     cs,
 		Sandboxes:  runner.pods,

@@ -31,19 +31,29 @@ type podLog struct {
 	log      func(format string, args ...any)
 	poll     time.Duration
 	flushGap time.Duration
+	grace    time.Duration
 	readOpts tail.Options
 }
 
+// stopGrace is how long a batch being delivered when the router stops may
+// take to finish, as Fluent Bit's Grace: a batch cut off is sent again at
+// the next start, to every output, so the outputs that had taken it would
+// show its lines twice.
+const stopGrace = 5 * time.Second
+
 // run follows the pod's logs until the pod is gone and everything it
-// wrote is delivered (then it returns true), or ctx ends.
+// wrote is delivered (then it returns true), or ctx ends. A batch being
+// delivered when ctx ends gets w.grace to finish and be committed.
 func (w *podLog) run(ctx context.Context) bool {
 	defer w.close()
+	sendCtx, cancel := graceAfter(ctx, w.grace)
+	defer cancel()
 	lastLine, flushed := time.Now(), true
-	for {
+	for ctx.Err() == nil {
 		w.discover()
 		batch, ends := w.read()
 		if len(batch) > 0 {
-			if !w.pipe.deliver(ctx, w.pipe.Process(batch), w.log) {
+			if !w.pipe.deliver(sendCtx, w.pipe.Process(batch), w.log) {
 				return false
 			}
 			w.commit(ends)
@@ -51,7 +61,7 @@ func (w *podLog) run(ctx context.Context) bool {
 			continue
 		}
 		if !flushed && time.Since(lastLine) >= w.flushGap {
-			if !w.pipe.deliver(ctx, w.pipe.Flush(), w.log) {
+			if !w.pipe.deliver(sendCtx, w.pipe.Flush(), w.log) {
 				return false
 			}
 			flushed = true
@@ -59,16 +69,34 @@ func (w *podLog) run(ctx context.Context) bool {
 		if w.finished() {
 			return true
 		}
-		if !w.wait(ctx) {
-			return false
-		}
+		w.wait(ctx)
 	}
+	return false
+}
+
+// graceAfter returns a context that ends grace after ctx does (or when
+// cancelled).
+func graceAfter(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	if grace <= 0 {
+		return context.WithCancel(ctx)
+	}
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-out.Done():
+		}
+		cancel()
+	})
+	return out, func() { stop(); cancel() }
 }
 
 // wait returns when a log may have more to read (its tail says so, by
-// inotify where it can), or after poll, the time to look for new
-// containers; false when ctx ended.
-func (w *podLog) wait(ctx context.Context) bool {
+// inotify where it can), after poll, the time to look for new containers,
+// or when ctx ends.
+func (w *podLog) wait(ctx context.Context) {
 	waitCtx, cancel := context.WithTimeout(ctx, w.poll)
 	defer cancel()
 	var waiting sync.WaitGroup
@@ -83,7 +111,6 @@ func (w *podLog) wait(ctx context.Context) bool {
 	}
 	<-waitCtx.Done()
 	waiting.Wait() // a Reader is not used by two goroutines at once
-	return ctx.Err() == nil
 }
 
 // discover opens the logs of containers started since the last look.

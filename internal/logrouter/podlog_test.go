@@ -78,16 +78,18 @@ func (o *recordingOutput) numbers(t *testing.T) []int {
 	return out
 }
 
-// podFixture is a pod's log as the pod runner lays it out.
+// podFixture is a pod's log as the pod runner lays it out, and the grace
+// its pipelines get to finish a batch when stopped.
 type podFixture struct {
 	logDir, stateDir string
 	ref              podRef
 	file             *os.File
+	grace            time.Duration
 }
 
 func newPodFixture(t *testing.T) *podFixture {
 	t.Helper()
-	f := &podFixture{logDir: t.TempDir(), stateDir: t.TempDir(), ref: podRef{Namespace: "study-aews", Name: "web-1", UID: "0c2f"}}
+	f := &podFixture{logDir: t.TempDir(), stateDir: t.TempDir(), ref: podRef{Namespace: "study-aews", Name: "web-1", UID: "0c2f"}, grace: stopGrace}
 	dir := filepath.Join(f.ref.dir(f.logDir), "nginx")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -119,18 +121,21 @@ func (f *podFixture) write(t *testing.T, from, to int) {
 	}
 }
 
-// run starts a podLog over out, as the router would after a (re)start.
-func (f *podFixture) run(t *testing.T, ctx context.Context, out logpipe.Output, bufferBytes int) <-chan bool {
+// run starts a podLog over outs, as the router would after a (re)start.
+func (f *podFixture) run(t *testing.T, ctx context.Context, bufferBytes int, outs ...logpipe.Output) <-chan bool {
 	t.Helper()
 	pos, err := loadPositions(filepath.Join(f.stateDir, "positions.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	pipe := &Pipeline{}
+	for i, out := range outs {
+		pipe.routes = append(pipe.routes, route{name: fmt.Sprintf("test.%d", i), match: matcher{pattern: "kube.*"}, out: out})
+	}
 	w := &podLog{
-		pod: f.ref, logDir: f.logDir, pos: pos, self: &selfLog{pod: f.ref},
-		pipe:    &Pipeline{routes: []route{{name: "test.0", match: matcher{pattern: "kube.*"}, out: out}}},
+		pod: f.ref, logDir: f.logDir, pos: pos, self: &selfLog{pod: f.ref}, pipe: pipe,
 		readers: map[string]*tail.Reader{}, skipped: map[string]int{}, log: t.Logf,
-		poll: 20 * time.Millisecond, flushGap: time.Second,
+		poll: 20 * time.Millisecond, flushGap: time.Second, grace: f.grace,
 		readOpts: tail.Options{ReadBytes: bufferBytes, MaxLineBytes: 256 << 10},
 	}
 	done := make(chan bool, 1)
@@ -154,9 +159,10 @@ func wantSequence(t *testing.T, got []int, n int) {
 // and an agent restart in the middle neither loses nor repeats one.
 func TestEveryLineOnceAcrossOutageAndRestart(t *testing.T) {
 	f := newPodFixture(t)
+	f.grace = 0 // the stop below comes while the output is down
 	out := &recordingOutput{}
 	ctx, stop := context.WithCancel(context.Background())
-	done := f.run(t, ctx, out, 64<<10)
+	done := f.run(t, ctx, 64<<10, out)
 	f.write(t, 0, 1000)
 	testwait.Eventually(t, 20*time.Second, "first 1000 lines delivered", func(context.Context) error {
 		if n := len(out.numbers(t)); n != 1000 {
@@ -183,7 +189,7 @@ func TestEveryLineOnceAcrossOutageAndRestart(t *testing.T) {
 	f.write(t, 2000, 3000)
 	ctx, stop = context.WithCancel(context.Background())
 	defer stop()
-	done = f.run(t, ctx, out, 64<<10)
+	done = f.run(t, ctx, 64<<10, out)
 	out.setDown(false)
 	testwait.Eventually(t, 30*time.Second, "all 3000 lines delivered", func(context.Context) error {
 		if n := len(out.numbers(t)); n < 3000 {
@@ -207,6 +213,51 @@ func TestEveryLineOnceAcrossOutageAndRestart(t *testing.T) {
 	}
 }
 
+// A stop while a batch is on its way lets the batch finish and be
+// committed: an output that had already taken it does not get it again
+// from the next run.
+func TestStopFinishesTheBatchInFlight(t *testing.T) {
+	f := newPodFixture(t)
+	first, second := &recordingOutput{}, &recordingOutput{block: make(chan struct{})}
+	ctx, stop := context.WithCancel(context.Background())
+	done := f.run(t, ctx, 64<<10, first, second)
+	f.write(t, 0, 100)
+	testwait.Eventually(t, 20*time.Second, "the first output has the batch and the second is taking it", func(context.Context) error {
+		second.mu.Lock()
+		defer second.mu.Unlock()
+		if n := len(first.numbers(t)); second.sends == 0 || n != 100 {
+			return fmt.Errorf("first output has %d lines, second has %d sends", n, second.sends)
+		}
+		return nil
+	})
+	stop()
+	close(second.block) // the second output's receiver answers after the stop
+	select {
+	case finished := <-done:
+		if finished {
+			t.Fatal("pipeline said the pod finished; it was stopped")
+		}
+	case <-time.After(2 * stopGrace):
+		t.Fatalf("pipeline still running %v after it was stopped", 2*stopGrace)
+	}
+	wantSequence(t, second.numbers(t), 100)
+
+	ctx, stop = context.WithCancel(context.Background())
+	defer stop()
+	done = f.run(t, ctx, 64<<10, first, second)
+	f.write(t, 100, 200)
+	testwait.Eventually(t, 20*time.Second, "the lines written after the restart delivered", func(context.Context) error {
+		if n, m := len(first.numbers(t)), len(second.numbers(t)); n < 200 || m < 200 {
+			return fmt.Errorf("%d and %d delivered", n, m)
+		}
+		return nil
+	})
+	wantSequence(t, first.numbers(t), 200)
+	wantSequence(t, second.numbers(t), 200)
+	stop()
+	<-done
+}
+
 // A receiver that takes nothing pauses the tail: the router holds one
 // bounded batch, however much the container writes.
 func TestBlockedOutputPausesTheTail(t *testing.T) {
@@ -215,7 +266,7 @@ func TestBlockedOutputPausesTheTail(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	const buffer = 32 << 10
-	done := f.run(t, ctx, out, buffer)
+	done := f.run(t, ctx, buffer, out)
 	f.write(t, 0, 20000) // about 1 MB
 	testwait.Eventually(t, 20*time.Second, "a send waiting on the receiver", func(context.Context) error {
 		out.mu.Lock()

@@ -202,7 +202,7 @@ func (r *Router) newPodLog(ctx context.Context, ref podRef, pod *corev1.Pod) (*p
 	return &podLog{
 		pod: ref, logDir: r.cfg.LogDir, pipe: pipe, pos: pos, self: self,
 		readers: map[string]*tail.Reader{}, skipped: map[string]int{}, log: self.printf,
-		poll: r.cfg.Poll, flushGap: 2 * time.Second,
+		poll: r.cfg.Poll, flushGap: 2 * time.Second, grace: stopGrace,
 		readOpts: tail.Options{MaxLineBytes: r.cfg.MaxLineBytes, ReadBytes: r.cfg.BufferBytes},
 	}, nil
 }
