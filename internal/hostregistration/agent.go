@@ -116,7 +116,7 @@ func newAgent(cfg Config) *agent {
 	a := &agent{
 		cfg:       cfg,
 		log:       cfg.Log,
-		leases:    newLeaseKeeper(cfg.Client, cfg.Now),
+		leases:    newLeaseKeeper(cfg.Client, cfg.Now, cfg.RenewInterval/2),
 		sandboxes: newSandboxSet(cfg.Sandboxes),
 		admitter:  newAdmitter(),
 	}

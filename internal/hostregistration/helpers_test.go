@@ -138,10 +138,11 @@ func testPod(name, uid, ip string) *corev1.Pod {
 	return p
 }
 
-// testNode is the pod-node of pod, with IP ip, on host.
+// testNode is the pod-node of pod, with IP ip, on host, as the scheduler
+// makes it at t0.
 func testNode(pod *corev1.Pod, ip, host string) *corev1.Node {
 	n := podnode.New(podnode.Spec{IP: netip.MustParseAddr(ip), Region: "us-east-1", Zone: "us-east-1a", Host: host,
-		Pod: pod, Size: sizing.Size{MilliCPU: 250, MemoryMiB: 512}})
+		Pod: pod, Size: sizing.Size{MilliCPU: 250, MemoryMiB: 512}, NodeInfo: testNodeInfo, Now: t0})
 	n.UID = types.UID("node-" + string(pod.UID))
 	return n
 }

@@ -58,22 +58,29 @@ func (s leaseSpec) apply(l *coordinationv1.Lease, now time.Time) {
 
 // leaseKeeper renews Leases. It keeps the last Lease it wrote so that a
 // renewal is one Update, as kubelet's lease controller does; it reads the
-// Lease again only when that Update fails.
+// Lease again only when that Update fails. A Lease it wrote less than fresh
+// ago is not written again: a node made in a burst is synced when it
+// appears and again at the next renewal tick, often a second later.
 type leaseKeeper struct {
 	client kubernetes.Interface
 	now    func() time.Time
+	fresh  time.Duration
 
 	mu     sync.Mutex
 	latest map[string]*coordinationv1.Lease
 }
 
-func newLeaseKeeper(client kubernetes.Interface, now func() time.Time) *leaseKeeper {
-	return &leaseKeeper{client: client, now: now, latest: map[string]*coordinationv1.Lease{}}
+func newLeaseKeeper(client kubernetes.Interface, now func() time.Time, fresh time.Duration) *leaseKeeper {
+	return &leaseKeeper{client: client, now: now, fresh: fresh, latest: map[string]*coordinationv1.Lease{}}
 }
 
-// renew creates the Lease s or renews it.
+// renew creates the Lease s or renews it, unless this keeper wrote it less
+// than fresh ago.
 func (k *leaseKeeper) renew(ctx context.Context, s leaseSpec) error {
 	if cached := k.cached(s.key()); cached != nil {
+		if r := cached.Spec.RenewTime; r != nil && k.now().Sub(r.Time) < k.fresh {
+			return nil
+		}
 		if err := k.update(ctx, s, cached); err == nil {
 			return nil
 		}

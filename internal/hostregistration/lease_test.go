@@ -40,19 +40,25 @@ func verbs(actions []clienttesting.Action) []string {
 func TestLeaseRenewal(t *testing.T) {
 	clk := newClock()
 	cs := fake.NewClientset()
-	k := newLeaseKeeper(cs, clk.Now)
+	k := newLeaseKeeper(cs, clk.Now, 5*time.Second)
 	s := hostLease(testHost)
 	steps := []struct {
 		name      string
+		after     time.Duration
 		wantVerbs []string
 	}{
-		{"first renewal creates", []string{"get", "create"}},
-		{"later renewal is one update", []string{"update"}},
-		{"and the next one too", []string{"update"}},
+		{"first renewal creates", 10 * time.Second, []string{"get", "create"}},
+		{"later renewal is one update", 10 * time.Second, []string{"update"}},
+		{"and the next one too", 10 * time.Second, []string{"update"}},
+		{"one within 5 s of the last writes nothing", time.Second, nil},
 	}
+	var renewed time.Time
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
-			clk.Add(10 * time.Second)
+			clk.Add(step.after)
+			if step.wantVerbs != nil {
+				renewed = clk.Now()
+			}
 			cs.ClearActions()
 			if err := k.renew(context.Background(), s); err != nil {
 				t.Fatal(err)
@@ -64,8 +70,8 @@ func TestLeaseRenewal(t *testing.T) {
 			if ptr.Deref(l.Spec.HolderIdentity, "") != testHost || ptr.Deref(l.Spec.LeaseDurationSeconds, 0) != v1.HostLeaseDurationSeconds {
 				t.Errorf("holder %v duration %v, want %s and %d", l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, testHost, v1.HostLeaseDurationSeconds)
 			}
-			if l.Spec.RenewTime == nil || !l.Spec.RenewTime.Time.Equal(clk.Now()) {
-				t.Errorf("renewTime %v, want %v", l.Spec.RenewTime, clk.Now())
+			if l.Spec.RenewTime == nil || !l.Spec.RenewTime.Time.Equal(renewed) {
+				t.Errorf("renewTime %v, want %v", l.Spec.RenewTime, renewed)
 			}
 		})
 	}
@@ -97,7 +103,7 @@ func TestLeaseRenewRecovers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
 			cs := fake.NewClientset()
-			k := newLeaseKeeper(cs, clk.Now)
+			k := newLeaseKeeper(cs, clk.Now, 5*time.Second)
 			s := hostLease(testHost)
 			if err := k.renew(context.Background(), s); err != nil {
 				t.Fatal(err)
@@ -132,7 +138,7 @@ func TestNodeLeaseOwner(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
 			cs := fake.NewClientset(tt.existing...)
-			if err := newLeaseKeeper(cs, clk.Now).renew(context.Background(), nodeLease(node)); err != nil {
+			if err := newLeaseKeeper(cs, clk.Now, 5*time.Second).renew(context.Background(), nodeLease(node)); err != nil {
 				t.Fatal(err)
 			}
 			l := getLease(t, cs, corev1.NamespaceNodeLease, node.Name)

@@ -23,19 +23,6 @@ import (
 // nodeStatusReportFrequency. In between, the node Lease is the heartbeat.
 const statusReportInterval = 5 * time.Minute
 
-// readyConditions are the conditions a healthy kubelet reports, with
-// kubelet's reasons, in kubelet's order.
-var readyConditions = []corev1.NodeCondition{
-	{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory",
-		Message: "fargo host agent has sufficient memory available"},
-	{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure",
-		Message: "fargo host agent has no disk pressure"},
-	{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID",
-		Message: "fargo host agent has sufficient PID available"},
-	{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
-		Message: "fargo host agent is posting ready status"},
-}
-
 // watchNodes sets up the informer on this host's pod-nodes. A node is
 // synced (status, Lease) when it appears, when something else changed its
 // conditions, and when it is deleted, so that its Lease is let go.
@@ -120,7 +107,7 @@ func (a *agent) needsStatus(node *corev1.Node) bool {
 	if !equality.Semantic.DeepEqual(node.Status.NodeInfo, a.nodeInfo(node)) {
 		return true
 	}
-	for _, want := range readyConditions {
+	for _, want := range podnode.ReadyConditions(metav1.Time{}) {
 		c := findCondition(node.Status.Conditions, want.Type)
 		if c == nil || c.Status != want.Status || c.Reason != want.Reason {
 			return true
@@ -149,17 +136,14 @@ func (a *agent) postReady(ctx context.Context, node *corev1.Node) error {
 	return err
 }
 
-// conditionsFor returns readyConditions as of now, keeping the transition
+// conditionsFor returns podnode.ReadyConditions as of now, keeping the transition
 // time of a condition whose status does not change.
 func (a *agent) conditionsFor(node *corev1.Node) []corev1.NodeCondition {
-	now := metav1.NewTime(a.cfg.Now())
-	conds := make([]corev1.NodeCondition, 0, len(readyConditions))
-	for _, c := range readyConditions {
-		c.LastHeartbeatTime, c.LastTransitionTime = now, now
+	conds := podnode.ReadyConditions(metav1.NewTime(a.cfg.Now()))
+	for i, c := range conds {
 		if old := findCondition(node.Status.Conditions, c.Type); old != nil && old.Status == c.Status {
-			c.LastTransitionTime = old.LastTransitionTime
+			conds[i].LastTransitionTime = old.LastTransitionTime
 		}
-		conds = append(conds, c)
 	}
 	return conds
 }

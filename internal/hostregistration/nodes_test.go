@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/fargo-dev/fargo/internal/podnode"
 )
 
 // readyNode is node as this agent leaves it, last posted at posted and
@@ -17,17 +19,23 @@ import (
 func readyNode(node *corev1.Node, posted, since time.Time) *corev1.Node {
 	n := node.DeepCopy()
 	n.Status.NodeInfo = testNodeInfo
-	n.Status.Conditions = nil
-	for _, c := range readyConditions {
-		c.LastHeartbeatTime, c.LastTransitionTime = metav1.NewTime(posted), metav1.NewTime(since)
-		n.Status.Conditions = append(n.Status.Conditions, c)
+	n.Status.Conditions = podnode.ReadyConditions(metav1.NewTime(posted))
+	for i := range n.Status.Conditions {
+		n.Status.Conditions[i].LastTransitionTime = metav1.NewTime(since)
 	}
+	return n
+}
+
+// withoutConditions is node as a scheduler that did not post Ready made it.
+func withoutConditions(node *corev1.Node) *corev1.Node {
+	n := node.DeepCopy()
+	n.Status.Conditions = nil
 	return n
 }
 
 func TestSyncNodePostsReady(t *testing.T) {
 	pod := testPod("web", "uid-web", "10.42.1.5")
-	fresh := testNode(pod, "10.42.1.5", testHost)
+	fresh := withoutConditions(testNode(pod, "10.42.1.5", testHost))
 	earlier := t0.Add(-time.Hour)
 	unknown := readyNode(fresh, earlier, earlier)
 	unknown.Status.Conditions[3].Status, unknown.Status.Conditions[3].Reason = corev1.ConditionUnknown, "NodeStatusUnknown"
@@ -36,7 +44,7 @@ func TestSyncNodePostsReady(t *testing.T) {
 		node           *corev1.Node
 		wantTransition time.Time // of the Ready condition
 	}{
-		{"new node from the scheduler", fresh, t0},
+		{"node without conditions", fresh, t0},
 		{"node the lifecycle controller marked Unknown", unknown, t0},
 		{"ready node whose status is old keeps its transition time", readyNode(fresh, earlier, earlier), earlier},
 	}
@@ -116,7 +124,7 @@ func TestNeedsStatus(t *testing.T) {
 		{"just posted", readyNode(node, t0, t0), false},
 		{"posted 4 minutes ago", readyNode(node, t0.Add(-4*time.Minute), t0), false},
 		{"posted 5 minutes ago", readyNode(node, t0.Add(-5*time.Minute), t0), true},
-		{"no conditions yet", node, true},
+		{"no conditions", withoutConditions(node), true},
 		{"other nodeInfo", otherInfo, true},
 		{"a condition missing", noPID, true},
 	}
@@ -138,6 +146,7 @@ func TestSyncNodeWrites(t *testing.T) {
 		node      *corev1.Node
 		wantVerbs []string
 	}{
+		{"new node from the scheduler only gets its lease", mine, []string{"create"}},
 		{"up-to-date node only renews its lease", readyNode(mine, t0, t0), []string{"create"}},
 		{"node of another host is left alone", testNode(pod, "10.42.1.5", "h2"), nil},
 	}

@@ -1,7 +1,8 @@
 // Package podnode says what a pod-node is: the Node object that the
 // fargate-scheduler creates for exactly one Fargate pod, named after the
 // pod's IP, and that lives as long as the pod object. The scheduler builds
-// it with New; the host agent keeps it Ready; both find its pod with PodOf.
+// it with New, Ready from the start; the host agent keeps it Ready; both
+// find its pod with PodOf.
 // The names, labels and taint are EKS Fargate's, so that tools written for
 // EKS see the nodes they expect.
 package podnode
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -99,6 +101,23 @@ type Spec struct {
 	// VMAccel is how the tier's VMs run on the host (kvm, tcg), shown in
 	// the node's fargo.dev/vm-accel label; empty for other tiers.
 	VMAccel string
+	// Now is when the node is made: its conditions' times.
+	Now time.Time
+}
+
+// ReadyConditions are the conditions of a healthy node as of now, with
+// kubelet's reasons, in kubelet's order.
+func ReadyConditions(now metav1.Time) []corev1.NodeCondition {
+	cond := func(t corev1.NodeConditionType, status corev1.ConditionStatus, reason, message string) corev1.NodeCondition {
+		return corev1.NodeCondition{Type: t, Status: status, Reason: reason, Message: message,
+			LastHeartbeatTime: now, LastTransitionTime: now}
+	}
+	return []corev1.NodeCondition{
+		cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "fargo host agent has sufficient memory available"),
+		cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "fargo host agent has no disk pressure"),
+		cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "fargo host agent has sufficient PID available"),
+		cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "fargo host agent is posting ready status"),
+	}
 }
 
 // KubeletPort is where a pod-node's kubelet API answers, at the node's
@@ -107,10 +126,12 @@ type Spec struct {
 const KubeletPort = 10250
 
 // New returns the pod-node for s: name, labels, taint, capacity for one pod
-// of its provisioned size, addresses and the pod it belongs to. It has no
-// conditions: the host agent posts Ready. (A Ready=Unknown condition here
-// would make the node lifecycle controller add, then remove, an unreachable
-// taint: two writes per pod for nothing.)
+// of its provisioned size, addresses, the pod it belongs to, and Ready, as a
+// kubelet registers its node with its first status. The scheduler makes it
+// only on a host whose agent is alive, and that agent then keeps it Ready:
+// a node made without conditions would cost a status write and its watch
+// events per pod, and one made Ready=Unknown would make the node lifecycle
+// controller add, then remove, an unreachable taint.
 func New(s Spec) *corev1.Node {
 	hostname := Hostname(s.IP, s.Region)
 	capacity := sizing.Resources(s.Size)
@@ -144,7 +165,8 @@ func New(s Spec) *corev1.Node {
 				{Type: corev1.NodeHostName, Address: hostname},
 				{Type: corev1.NodeInternalDNS, Address: hostname},
 			},
-			NodeInfo: s.NodeInfo,
+			NodeInfo:   s.NodeInfo,
+			Conditions: ReadyConditions(metav1.NewTime(s.Now)),
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{
 				KubeletEndpoint: corev1.DaemonEndpoint{Port: KubeletPort},
 			},

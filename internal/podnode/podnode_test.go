@@ -1,8 +1,10 @@
 package podnode
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,7 +48,9 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "study-aews", Name: "netshoot-1", UID: "u1"}}
-	n := New(Spec{IP: netip.MustParseAddr("10.42.0.7"), Region: "us-east-1", Zone: "us-east-1a", Host: "h1", Pod: pod, Size: size})
+	made := time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC)
+	n := New(Spec{IP: netip.MustParseAddr("10.42.0.7"), Region: "us-east-1", Zone: "us-east-1a", Host: "h1", Pod: pod, Size: size, Now: made})
+	ready := n.Status.Conditions[len(n.Status.Conditions)-1]
 	checks := []struct{ what, got, want string }{
 		{"name", n.Name, "fargate-ip-10-42-0-7.us-east-1.compute.internal"},
 		{"compute-type label", n.Labels["eks.amazonaws.com/compute-type"], "fargate"},
@@ -59,6 +63,9 @@ func TestNew(t *testing.T) {
 		{"pods", n.Status.Capacity.Pods().String(), "1"},
 		{"cpu", n.Status.Capacity.Cpu().String(), "500m"},
 		{"memory", n.Status.Allocatable.Memory().String(), "1Gi"},
+		{"conditions", fmt.Sprint(len(n.Status.Conditions)), "4"},
+		{"Ready (registered with its first status, as a kubelet does)", string(ready.Type) + "=" + string(ready.Status), "Ready=True"},
+		{"Ready since", ready.LastTransitionTime.UTC().String(), made.String()},
 	}
 	for _, c := range checks {
 		t.Run(c.what, func(t *testing.T) {

@@ -19,6 +19,7 @@ func (s *Scheduler) launch(ctx context.Context, key string, pod *corev1.Pod, rec
 	node := podnode.New(podnode.Spec{
 		IP: rec.ip, Region: s.cfg.Region, Zone: host.Spec.Zone, Host: host.Name,
 		Pod: pod, Size: rec.size, NodeInfo: host.Status.NodeInfo, Tier: rec.tier, VMAccel: host.VMAccelOf(rec.tier),
+		Now: s.cfg.Now(),
 	})
 	_, err := s.cfg.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	switch {

@@ -32,6 +32,10 @@ func TestPlacesPod(t *testing.T) {
 	if got := node.Annotations[podnode.AnnotationPodUID]; got != "uid-web" {
 		t.Errorf("pod uid annotation %q", got)
 	}
+	// Made Ready on a live host, so its agent need not post a status.
+	if c := node.Status.Conditions; len(c) != 4 || c[3].Type != corev1.NodeReady || c[3].Status != corev1.ConditionTrue || !c[3].LastHeartbeatTime.Time.Equal(e.now) {
+		t.Errorf("conditions %+v, want the four of a ready node as of the scheduler's now %v", c, e.now)
+	}
 	for _, want := range []string{
 		"Normal Scheduled Successfully assigned default/web to " + node.Name,
 		"Normal LoggingEnabled Successfully enabled logging for pod",
