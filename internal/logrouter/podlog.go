@@ -81,15 +81,7 @@ func graceAfter(ctx context.Context, grace time.Duration) (context.Context, cont
 		return context.WithCancel(ctx)
 	}
 	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		t := time.NewTimer(grace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-out.Done():
-		}
-		cancel()
-	})
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
 	return out, func() { stop(); cancel() }
 }
 
