@@ -81,6 +81,14 @@ func runKubeletAPISuite(t *testing.T, extra ...string) {
 }
 
 func assertLogs(t *testing.T, srv *harness.Server) {
+	// Ready is not three lines written: a microVM under TCG may have
+	// written two by then.
+	testwait.Eventually(t, time.Minute, "talker to have written 3 lines", func(context.Context) error {
+		if n := strings.Count(kubectl(t, srv, "logs", "talker"), "\n"); n < 3 {
+			return fmt.Errorf("%d lines", n)
+		}
+		return nil
+	})
 	out := kubectl(t, srv, "logs", "talker", "--tail", "3")
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 {
 		t.Errorf("logs --tail 3: %d lines:\n%s", len(lines), out)
